@@ -1,0 +1,31 @@
+/**
+ * `npm run start:idp`: the development OpenID Provider and the dev API in one process.
+ * Settings come from the environment and `.env` (see config.ts). Ctrl-C / SIGTERM exit 0.
+ */
+import { loadDevIdpSettings } from './config.ts';
+import { startDevIdp } from './index.ts';
+
+async function main(): Promise<void> {
+  const settings = loadDevIdpSettings();
+  const idp = await startDevIdp({
+    port: settings.port,
+    host: settings.host,
+    apiPort: settings.apiPort,
+    clients: [settings.client],
+    ...(settings.accountsPath ? { accounts: settings.accountsPath } : {}),
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    console.log(`dev-idp: ${signal}, shutting down`);
+    idp.close().then(() => process.exit(0), (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

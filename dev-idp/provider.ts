@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { AccountDirectory } from './accounts.ts';
+import { allowImplicitOnLocalhost, clientMetadata, type DevClient } from './clients.ts';
+import { loadFirstPartyGrant } from './grants.ts';
+import type { PrivateJwk } from './keys.ts';
+import { createMemoryAdapter } from './memory-adapter.ts';
+import { Provider } from './oidc-provider-module.ts';
+import { pageHooks } from './pages.ts';
+import { resourceIndicators } from './resource-indicators.ts';
+
+/** Lifetimes in seconds of what the provider issues. */
+export interface DevIdpTtl {
+  AccessToken?: number; IdToken?: number; RefreshToken?: number; Session?: number; Grant?: number; Interaction?: number;
+}
+
+/** Development defaults: short access tokens so the app's refresh path runs often. */
+export const DEFAULT_TTL: Required<DevIdpTtl> = {
+  AccessToken: 10 * 60,
+  IdToken: 60 * 60,
+  RefreshToken: 24 * 60 * 60,
+  Session: 24 * 60 * 60,
+  Grant: 24 * 60 * 60,
+  Interaction: 10 * 60,
+};
+
+/** OIDC Core 5.4 standard claims per scope; any other account claim is released with `openid`. */
+const PROFILE_CLAIMS = ['name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username',
+  'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'];
+const EMAIL_CLAIMS = ['email', 'email_verified'];
+
+export interface ProviderInputs {
+  issuer: string;
+  accounts: AccountDirectory;
+  clients: DevClient[];
+  keys: PrivateJwk[];
+  ttl: Required<DevIdpTtl>;
+  /** Audience (and resource indicator) of the dev API; undefined: no resource server, opaque tokens. */
+  apiAudience: string | undefined;
+}
+
+/**
+ * Builds the oidc-provider instance (itself a Koa app in v9) for the dev-idp.
+ * Inputs: the issuer (with its real port), validated accounts, the apps to register, private
+ * signing keys, lifetimes, and the dev API audience. Output: a configured Provider; mount the
+ * interaction routes on it with `provider.use(...)` before serving.
+ * Protocol choices: code flow with PKCE always required (RFC 9700 2.1.1), id_token flow allowed,
+ * form_post (OAuth 2.0 Form Post Response Mode), RFC 9207 `iss` (on by default in v9), refresh
+ * tokens for offline_access, always rotated (RFC 9700 4.14.2), revocation (RFC 7009),
+ * RP-initiated and back-channel logout, all account claims in the ID token.
+ */
+export function createProvider(inputs: ProviderInputs): InstanceType<typeof Provider> {
+  const { accounts, apiAudience, ttl } = inputs;
+  const standard = new Set(['sub', ...PROFILE_CLAIMS, ...EMAIL_CLAIMS]);
+  const extraClaims = accounts.claimNames().filter((name) => !standard.has(name));
+  const clientOrigins = new Set(inputs.clients.map((c) => new URL(c.baseUrl).origin));
+
+  const configuration: Configuration = {
+    adapter: createMemoryAdapter(),
+    clients: inputs.clients.map(clientMetadata),
+    jwks: { keys: inputs.keys },
+    // Random per process: the in-memory sessions they sign do not survive a restart either.
+    cookies: {
+      keys: [randomBytes(32).toString('base64url')],
+      // Cookies are shared across ports on localhost; the app's names start with "bff".
+      names: { session: 'devidp_session', interaction: 'devidp_interaction', resume: 'devidp_resume' },
+    },
+    claims: { openid: ['sub', ...extraClaims], profile: PROFILE_CLAIMS, email: EMAIL_CLAIMS },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    // The app shows ID token claims, so release them there even when an access token is issued.
+    conformIdTokenClaims: false,
+    responseTypes: ['code', 'id_token'],
+    pkce: { required: () => true },
+    findAccount(_ctx: KoaContextWithOIDC, sub: string) {
+      const account = accounts.bySub(sub);
+      return account && { accountId: sub, claims: () => ({ ...account.claims, sub }) };
+    },
+    loadExistingGrant: (ctx: KoaContextWithOIDC) => loadFirstPartyGrant(ctx, accounts.claimNames()),
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    rotateRefreshToken: true,
+    ttl: { ...ttl, AuthorizationCode: 60 },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    clientBasedCORS: () => false, // the BFF calls the IdP from its server, never from a browser
+    features: {
+      devInteractions: { enabled: false },
+      backchannelLogout: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      rpInitiatedLogout: { enabled: true, ...pageHooks.logout },
+      resourceIndicators: resourceIndicators(apiAudience),
+      userinfo: { enabled: true },
+    },
+    renderError: pageHooks.renderError,
+    // DEVELOPMENT ONLY: oidc-provider refuses outgoing requests to loopback addresses (SSRF
+    // protection), which is exactly where the app's back-channel logout endpoint is. Allow
+    // requests to the registered apps' origins only, without that protection.
+    async fetch(url, init) {
+      const target = new URL(url instanceof Request ? url.url : url);
+      if (!clientOrigins.has(target.origin)) throw new Error(`dev-idp: refusing request to unregistered origin ${target.origin}`);
+      const { dispatcher: _ssrfGuard, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+      return globalThis.fetch(url, rest);
+    },
+  };
+
+  const provider = new Provider(inputs.issuer, configuration);
+  allowImplicitOnLocalhost(provider);
+  return provider;
+}

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+
+// autoEscape: every `<%= %>` is HTML-escaped; the only raw outputs (`<%~ %>`) are the layout
+// body, oidc-provider's own logout <form>, and the constant script below.
+const eta = new Eta({
+  views: fileURLToPath(new URL('./views', import.meta.url)),
+  autoEscape: true,
+  cache: true,
+});
+
+/** Submits the end-session confirmation form when the request carried a valid id_token_hint. */
+const LOGOUT_AUTO_SUBMIT = "document.getElementById('op.logoutForm').submit();";
+
+/** CSP source expressions for the inline scripts these views emit (CSP3 'hash-source'). */
+export const inlineScriptSources = [
+  `'sha256-${createHash('sha256').update(LOGOUT_AUTO_SUBMIT).digest('base64')}'`,
+];
+
+/** Data of the login page; every string is escaped on output. */
+export interface LoginPage {
+  clientName: string;
+  loginAction: string;
+  abortAction: string;
+  username?: string | undefined;
+  error?: string | undefined;
+  accounts: Array<{ username: string; password: string; name: string }>;
+}
+
+/** Renders the login page (HTML string). */
+export function renderLogin(page: LoginPage): string {
+  return eta.render('./login', { username: '', ...page });
+}
+
+/**
+ * Renders the RP-initiated logout page around oidc-provider's confirmation `form` (trusted HTML
+ * with id "op.logoutForm"). With `autoSubmit` it posts `logout=yes` itself (one inline script,
+ * allowed by hash in the CSP); otherwise the user chooses.
+ */
+export function renderLogout(data: { form: string; autoSubmit: boolean; clientName?: string | undefined }): string {
+  return eta.render('./logout', { ...data, script: LOGOUT_AUTO_SUBMIT });
+}
+
+/** Renders the page shown after logout when the app gave no post_logout_redirect_uri. */
+export function renderLoggedOut(data: { clientName?: string | undefined }): string {
+  return eta.render('./logged-out', data);
+}
+
+/** Renders an error page from public values only (an OAuth error code and its description). */
+export function renderError(data: { error: string; description?: string | undefined }): string {
+  return eta.render('./error', data);
+}

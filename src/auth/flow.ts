@@ -1,0 +1,91 @@
+/**
+ * The protocol steps of a login, free of HTTP framework code: build the authorization request
+ * (OIDC Core 3.1.2.1 / 3.2.2.1, RFC 7636, OAuth 2.0 Form Post Response Mode) and validate the
+ * form_post callback (OIDC Core 3.1.3.7 / 3.2.2.11, RFC 9207) with openid-client.
+ */
+import * as client from 'openid-client';
+import type { LoginTransaction } from './transaction.ts';
+
+export interface AuthorizationRequest {
+  /** Where to send the browser. */
+  url: URL;
+  transaction: LoginTransaction;
+}
+
+/**
+ * Creates a fresh transaction (random `state`, `nonce`, and for `code` a PKCE S256 `code_verifier`)
+ * and the authorization URL taken from discovery.
+ */
+export async function buildAuthorizationRequest(
+  config: client.Configuration,
+  options: { redirectUri: URL; scope: string; responseType: 'code' | 'id_token'; returnTo: string; now: number },
+): Promise<AuthorizationRequest> {
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const params: Record<string, string> = {
+    redirect_uri: options.redirectUri.href,
+    scope: options.scope,
+    response_type: options.responseType,
+    response_mode: 'form_post',
+    state,
+    nonce,
+  };
+  let code_verifier: string | undefined;
+  if (options.responseType === 'code') {
+    code_verifier = client.randomPKCECodeVerifier();
+    params.code_challenge = await client.calculatePKCECodeChallenge(code_verifier);
+    params.code_challenge_method = 'S256';
+  }
+  return {
+    url: client.buildAuthorizationUrl(config, params),
+    transaction: { state, nonce, code_verifier, returnTo: options.returnTo, iat: Math.floor(options.now / 1000) },
+  };
+}
+
+/** What a successful callback yields. Times are seconds since the epoch. */
+export interface LoginResult {
+  claims: client.IDToken;
+  idToken: string | undefined;
+  accessToken: string | undefined;
+  refreshToken: string | undefined;
+  accessTokenExpiresAt: number | undefined;
+}
+
+/**
+ * Validates the POSTed authorization response against `transaction` and, for `code`, redeems the
+ * code at the token endpoint. The request is rebuilt from the parsed form with the *configured*
+ * redirect URI as its URL (never the Host header).
+ * @throws openid-client errors (map them with loginErrorFrom).
+ */
+export async function completeLogin(
+  config: client.Configuration,
+  form: Record<string, string>,
+  transaction: LoginTransaction,
+  options: { redirectUri: URL; responseType: 'code' | 'id_token'; now: number },
+): Promise<LoginResult> {
+  const request = new Request(options.redirectUri, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+  });
+  if (options.responseType === 'id_token') {
+    const claims = await client.implicitAuthentication(config, request, transaction.nonce, { expectedState: transaction.state });
+    return { claims, idToken: form.id_token, accessToken: undefined, refreshToken: undefined, accessTokenExpiresAt: undefined };
+  }
+  const tokens = await client.authorizationCodeGrant(config, request, {
+    pkceCodeVerifier: transaction.code_verifier,
+    expectedState: transaction.state,
+    expectedNonce: transaction.nonce,
+    idTokenExpected: true,
+  });
+  const claims = tokens.claims();
+  if (!claims) throw new Error('no ID token claims');
+  const expiresIn = tokens.expiresIn();
+  return {
+    claims,
+    idToken: tokens.id_token,
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token,
+    accessTokenExpiresAt: expiresIn === undefined ? undefined : Math.floor(options.now / 1000) + expiresIn,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The relying party's view of the IdP: discovery (OIDC Discovery 1.0) loaded in the background
+ * with retry and backoff, so the app starts and serves logged-in users while the IdP is down.
+ */
+import * as client from 'openid-client';
+import { UnavailableError } from '../errors.ts';
+
+export interface OidcOptions {
+  issuer: URL;
+  clientId: string;
+  clientSecret: string;
+  responseType: 'code' | 'id_token';
+  /** Accept an http:// issuer (development on loopback only; the config enforces that). */
+  allowInsecureIssuer: boolean;
+  /** Seconds allowed between the app's and the IdP's clocks. */
+  clockTolerance: number;
+  /** Seconds before any IdP HTTP request is abandoned. */
+  timeout: number;
+  /** Called on each failed discovery attempt, with the delay in ms before the next one. */
+  onDiscoveryError?: (err: unknown, retryInMs: number) => void;
+  onDiscovered?: () => void;
+}
+
+export interface OidcClient {
+  /** The discovered configuration; throws {@link UnavailableError} (`ERR_IDP_UNAVAILABLE`) while discovery has not succeeded. */
+  configuration(): client.Configuration;
+  /** True once discovery succeeded. */
+  readonly ready: boolean;
+  /** Resolves when discovery succeeds (for tests and startup logs); never rejects. */
+  whenReady(): Promise<void>;
+  /** Stops background retries. */
+  close(): void;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/** Starts discovery at once and keeps retrying (250 ms doubling to 30 s) until it succeeds. */
+export function createOidcClient(options: OidcOptions): OidcClient {
+  let config: client.Configuration | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let resolveReady!: () => void;
+  const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
+
+  async function attempt(delay: number): Promise<void> {
+    if (closed) return;
+    try {
+      const discovered = await client.discovery(
+        options.issuer,
+        options.clientId,
+        { client_secret: options.clientSecret, [client.clockTolerance]: options.clockTolerance },
+        client.ClientSecretBasic(options.clientSecret),
+        {
+          timeout: options.timeout,
+          ...(options.allowInsecureIssuer ? { execute: [client.allowInsecureRequests] } : {}),
+        },
+      );
+      discovered.timeout = options.timeout;
+      if (options.responseType === 'id_token') client.useIdTokenResponseType(discovered);
+      config = discovered;
+      options.onDiscovered?.();
+      resolveReady();
+    } catch (err) {
+      const next = Math.min(delay * 2, MAX_BACKOFF_MS);
+      options.onDiscoveryError?.(err, delay);
+      if (!closed) {
+        timer = setTimeout(() => void attempt(next), delay);
+        timer.unref();
+      }
+    }
+  }
+  void attempt(250);
+
+  return {
+    configuration() {
+      if (!config) throw new UnavailableError('ERR_IDP_UNAVAILABLE', 'The identity provider cannot be reached. Please try again in a moment.');
+      return config;
+    },
+    get ready() {
+      return config !== undefined;
+    },
+    whenReady: () => readyPromise,
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * `returnTo` validation: only same-origin relative paths survive, everything else becomes `/`
+ * (open-redirect protection, RFC 9700 4.11).
+ */
+
+const MAX_LENGTH = 2048;
+// Control characters and backslashes: browsers treat `\` as `/`, so `/\evil.com` is protocol-relative.
+const FORBIDDEN = /[\u0000-\u001f\u007f\\]/;
+const AUTH_ROUTES = new Set(['/login', '/callback', '/logout', '/backchannel-logout']);
+
+/**
+ * Returns `candidate` normalised (path + query + fragment) when it is a safe same-origin path on
+ * `base`, else `/`. Never throws.
+ * @param candidate untrusted input (query parameter, header), possibly percent-encoded.
+ * @param base the app's base URL (its origin is the only one allowed).
+ */
+export function safeReturnTo(candidate: unknown, base: URL): string {
+  if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > MAX_LENGTH) return '/';
+  if (!candidate.startsWith('/') || candidate.startsWith('//')) return '/';
+  let decoded = candidate;
+  for (let i = 0; i < 3; i++) {
+    if (FORBIDDEN.test(decoded) || decoded.startsWith('//')) return '/';
+    let next: string;
+    try {
+      next = decodeURIComponent(decoded);
+    } catch {
+      return '/';
+    }
+    if (next === decoded) break;
+    decoded = next;
+  }
+  if (FORBIDDEN.test(decoded) || decoded.startsWith('//')) return '/';
+  let url: URL;
+  try {
+    url = new URL(candidate, base);
+  } catch {
+    return '/';
+  }
+  if (url.origin !== base.origin) return '/';
+  if (AUTH_ROUTES.has(url.pathname)) return '/';
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
+/**
+ * The page a request came from, for htmx requests: the path of `HX-Current-URL` when it is
+ * same-origin, else `/`.
+ */
+export function returnToFromCurrentUrl(currentUrl: string | undefined, base: URL): string {
+  if (!currentUrl) return '/';
+  try {
+    const url = new URL(currentUrl);
+    if (url.origin !== base.origin) return '/';
+    return safeReturnTo(`${url.pathname}${url.search}`, base);
+  } catch {
+    return '/';
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The BFF's own routes: `GET /login`, `POST /callback` (form_post), `POST /logout`,
+ * `GET /api/session`. Handlers parse input, call the protocol modules, then redirect or answer.
+ */
+import Router from '@koa/router';
+import bodyParser from 'koa-bodyparser';
+import type Koa from 'koa';
+import * as client from 'openid-client';
+import { ForbiddenError, LoginError } from '../errors.ts';
+import { isSameOrigin, newCsrfSecret, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
+import { sessionIdHash, type Logger } from '../log.ts';
+import { markSessionCreation, sessionState } from '../session/session-middleware.ts';
+import { buildAuthorizationRequest, completeLogin } from './flow.ts';
+import { loginErrorFrom } from './oidc-errors.ts';
+import type { OidcClient } from './oidc.ts';
+import { safeReturnTo } from './return-to.ts';
+import { TRANSACTION_TTL, type TransactionCookies } from './transaction-cookies.ts';
+import { digest } from './transaction.ts';
+import { endSession, regenerateSession, userSession, writeUserSession } from './user-session.ts';
+import type { SessionStore } from '../session/store.ts';
+
+export interface AuthRoutesOptions {
+  oidc: OidcClient;
+  transactions: TransactionCookies;
+  store: SessionStore;
+  baseUrl: URL;
+  redirectUri: URL;
+  scope: string;
+  responseType: 'code' | 'id_token';
+  logger: Logger;
+  now: () => number;
+}
+
+/** Fields of an authorization response we accept (OIDC Core 3.1.2.5, 3.2.2.5, RFC 9207). */
+const CALLBACK_FIELDS = ['code', 'state', 'id_token', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
+
+/** Builds the router with the BFF routes. */
+export function authRoutes(options: AuthRoutesOptions): Router {
+  const { oidc, transactions, store, baseUrl, logger, now } = options;
+  const router = new Router();
+  // Forms only, small: an authorization response is a few kilobytes at most.
+  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '64kb', onerror: () => { throw new LoginError(400, 'ERR_LOGIN_BAD_REQUEST', 'The login response could not be read.', '/'); } });
+
+  router.get('/login', async function login(ctx) {
+    const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl);
+    const config = oidc.configuration();
+    const { url, transaction } = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now() });
+    await transactions.save(ctx, transaction);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(url.href);
+  });
+
+  router.post('/callback', parseForm, async function callback(ctx) {
+    try {
+      await handleCallback(ctx);
+    } catch (err) {
+      if (err instanceof LoginError) logger.warn({ event: 'login.failed', reason: err.code, detail: err.detail }, 'login failed');
+      throw err;
+    }
+  });
+
+  async function handleCallback(ctx: Koa.Context): Promise<void> {
+    const form = callbackForm(ctx.request.body);
+    const state = form.state;
+    if (!state) throw fail('ERR_LOGIN_STATE_MISSING', 'The login response was incomplete.', '/');
+    const tx = await transactions.take(ctx, state);
+    if (!tx) {
+      // The same browser re-sending the callback of the login that created its session: land back on the page.
+      const current = userSession(ctx);
+      if (current && current.loginState === digest(state)) {
+        ctx.status = 303;
+        ctx.redirect(current.returnTo);
+        return;
+      }
+      throw fail('ERR_LOGIN_STATE_UNKNOWN', 'This login attempt is unknown or was already used.', '/');
+    }
+    if (tx.iat + TRANSACTION_TTL < Math.floor(now() / 1000)) throw fail('ERR_LOGIN_STATE_EXPIRED', 'This login attempt took too long.', tx.returnTo);
+    // Claimed before the token request: two identical POSTs redeem the code once (RFC 6749 4.1.2, 10.5).
+    if (!(await store.claimOnce(`state:${digest(state)}`, TRANSACTION_TTL))) {
+      throw fail('ERR_LOGIN_STATE_USED', 'This login attempt was already used.', tx.returnTo);
+    }
+    const config = oidc.configuration();
+    let result;
+    try {
+      result = await completeLogin(config, form, tx, { redirectUri: options.redirectUri, responseType: options.responseType, now: now() });
+    } catch (err) {
+      throw loginErrorFrom(err, tx.returnTo);
+    }
+    const claims = result.claims as Record<string, unknown>;
+    markSessionCreation(ctx);
+    writeUserSession(ctx, {
+      user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
+      claims,
+      idToken: result.idToken,
+      accessToken: result.accessToken,
+      refreshToken: result.refreshToken,
+      accessTokenExpiresAt: result.accessTokenExpiresAt,
+      sid: stringClaim(claims.sid),
+      csrfSecret: newCsrfSecret(),
+      loginState: digest(state),
+      returnTo: tx.returnTo,
+    });
+    // A new session id at every login (session fixation, OWASP ASVS 3.2.1).
+    await regenerateSession(ctx);
+    const id = (ctx as unknown as { session: { externalKey?: string } }).session.externalKey ?? '';
+    logger.info({ event: 'login.succeeded', sub: claims.sub, session: sessionIdHash(id) }, 'login succeeded');
+    ctx.status = 303;
+    ctx.redirect(tx.returnTo);
+  }
+
+  router.post('/logout', parseForm, async function logout(ctx) {
+    const current = userSession(ctx);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    if (!isSameOrigin(ctx, baseUrl.origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
+    if (current) verifyFormRequest(ctx, baseUrl.origin, current.csrfSecret, body._csrf);
+    let destination = new URL('/', baseUrl).href;
+    if (current) {
+      const record = sessionState(ctx).record;
+      logger.info({ event: 'logout', sub: current.user.sub, session: record ? sessionIdHash(record.id) : undefined }, 'logout');
+      endSession(ctx);
+      if (oidc.ready) {
+        const config = oidc.configuration();
+        if (config.serverMetadata().end_session_endpoint) {
+          // RP-Initiated Logout 1.0, 2: end the IdP session too, and come back here logged out.
+          const params: Record<string, string> = { post_logout_redirect_uri: new URL('/', baseUrl).href, client_id: config.clientMetadata().client_id };
+          if (current.idToken) params.id_token_hint = current.idToken;
+          destination = client.buildEndSessionUrl(config, params).href;
+        }
+      }
+    }
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect(destination);
+  });
+
+  router.get('/api/session', requireApiHeader(), async function session(ctx) {
+    const current = userSession(ctx);
+    const record = sessionState(ctx).record;
+    ctx.set('Cache-Control', 'no-store');
+    if (!current || !record) {
+      ctx.status = 401;
+      ctx.body = { error: 'unauthenticated' };
+      return;
+    }
+    ctx.body = {
+      user: { sub: current.user.sub, name: current.user.name, email: current.user.email },
+      // Seconds since the epoch.
+      expiresAt: Math.floor(Math.min(record.idleExpiresAt, record.absoluteExpiresAt) / 1000),
+      idleExpiresAt: Math.floor(record.idleExpiresAt / 1000),
+      absoluteExpiresAt: Math.floor(record.absoluteExpiresAt / 1000),
+    };
+  });
+
+  function fail(code: string, message: string, retryPath: string): LoginError {
+    return new LoginError(400, code, message, retryPath);
+  }
+
+  return router;
+}
+
+function callbackForm(body: unknown): Record<string, string> {
+  const form: Record<string, string> = {};
+  if (typeof body !== 'object' || body === null) return form;
+  for (const field of CALLBACK_FIELDS) {
+    const value = (body as Record<string, unknown>)[field];
+    // A repeated parameter is malformed (RFC 6749 3.1): refuse rather than pick one.
+    if (Array.isArray(value)) throw new LoginError(400, 'ERR_LOGIN_BAD_REQUEST', 'The login response could not be read.', '/');
+    if (typeof value === 'string') form[field] = value;
+  }
+  return form;
+}
+
+function stringClaim(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+

@@ -1,0 +1,67 @@
+/**
+ * Typed access to the server-side session content of a logged-in user (koa-session's
+ * `ctx.session`), so the rest of the code never touches untyped session fields.
+ */
+import type Koa from 'koa';
+
+/** The user as shown to the page: OIDC Core 5.1 standard claims. */
+export interface SessionUser {
+  sub: string;
+  name: string | undefined;
+  email: string | undefined;
+}
+
+/** Everything kept for a login. Tokens stay here, on the server; none of it is sent to the browser except `user` and `claims`. */
+export interface UserSessionData {
+  user: SessionUser;
+  /** The ID token's claims (OIDC Core 2), shown on the profile page. */
+  claims: Record<string, unknown>;
+  /** The raw ID token, kept for `id_token_hint` at logout (OIDC RP-Initiated Logout 1.0, 2). */
+  idToken: string | undefined;
+  accessToken: string | undefined;
+  refreshToken: string | undefined;
+  /** Access token expiry, seconds since the epoch. */
+  accessTokenExpiresAt: number | undefined;
+  /** IdP session id (`sid` claim), for back-channel logout. */
+  sid: string | undefined;
+  /** Secret behind the per-session CSRF tokens (csrf package). */
+  csrfSecret: string;
+  /** Digest of the `state` that created this session: a replayed callback of this login lands back on the page. */
+  loginState: string;
+  /** Where the login that created this session returned to. */
+  returnTo: string;
+}
+
+type SessionHolder = { session: (Partial<UserSessionData> & Record<string, unknown>) | null };
+
+/** The logged-in user's session data, or undefined when the request has no live login. */
+export function userSession(ctx: Koa.Context): UserSessionData | undefined {
+  const session = (ctx as unknown as SessionHolder).session;
+  if (!session || typeof session.user !== 'object' || session.user === null || typeof session.user.sub !== 'string') return undefined;
+  return session as unknown as UserSessionData;
+}
+
+/** Replaces the session content with `data` (keeping the same session id). */
+export function writeUserSession(ctx: Koa.Context, data: UserSessionData): void {
+  const session = (ctx as unknown as SessionHolder).session;
+  if (!session) throw new Error('session middleware is not mounted');
+  Object.assign(session, data);
+}
+
+/** Updates some fields of the current login (e.g. refreshed tokens). */
+export function patchUserSession(ctx: Koa.Context, patch: Partial<UserSessionData>): void {
+  const session = (ctx as unknown as SessionHolder).session;
+  if (session) Object.assign(session, patch);
+}
+
+/** Regenerates the session id (session fixation defence) and returns once the new id is saved. */
+export async function regenerateSession(ctx: Koa.Context): Promise<void> {
+  const session = (ctx as unknown as { session: { regenerate(): Promise<void> } | null }).session;
+  if (!session) throw new Error('session middleware is not mounted');
+  await session.regenerate();
+}
+
+/** Ends the session: the store record is destroyed and the cookie cleared when the response is sent. */
+export function endSession(ctx: Koa.Context): void {
+  (ctx as unknown as SessionHolder).session = null;
+}

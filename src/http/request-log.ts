@@ -1,0 +1,23 @@
+/**
+ * One log line per request (method, path, status, duration in ms, request id) and the request id
+ * echoed as `X-Request-Id`. The query string, cookies and headers are never logged.
+ */
+import { randomUUID } from 'node:crypto';
+import type Koa from 'koa';
+import type { Logger } from '../log.ts';
+
+/** Middleware factory; mount it outermost so the line shows the final status. */
+export function requestLog(logger: Logger): Koa.Middleware {
+  return async function logRequest(ctx, next) {
+    const start = process.hrtime.bigint();
+    const requestId = randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      logger.info({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 100) / 100 }, 'request');
+    }
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * Structured JSON logs (pino). Secrets never reach a log line: cookies and authorization headers
+ * are not logged at all, sessions are named by a hash of their id ({@link sessionIdHash}).
+ */
+import { createHash } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Creates the app logger. `destination` lets tests capture output. */
+export function createLogger(options: { level: string; pretty?: boolean; destination?: NodeJS.WritableStream }): Logger {
+  const base = { level: options.level, base: undefined, redact: { paths: ['password', 'token', '*.token', 'cookie', '*.cookie', 'authorization'], censor: '[redacted]' } };
+  if (options.destination) return pino(base, options.destination);
+  if (options.pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  return pino(base);
+}
+
+/** A stable, non-reversible name for a session id, safe to log. */
+export function sessionIdHash(id: string): string {
+  return createHash('sha256').update(id).digest('base64url').slice(0, 12);
+}

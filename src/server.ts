@@ -1,0 +1,45 @@
+/** Listening and graceful shutdown for the app's HTTP server. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+
+export interface RunningServer {
+  server: http.Server;
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to `graceMs`
+   * milliseconds, then closes what remains.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Listens on `port` (0 = any free port) on `host`. Rejects when the port is taken. */
+export async function listen(koa: Koa, port: number, host?: string): Promise<RunningServer> {
+  const server = http.createServer(koa.callback());
+  // Slow-client bounds: a request must arrive whole within 30 s; idle keep-alive sockets close after 5 s.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 20_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: (graceMs = 10_000) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * In-process session store: for tests and throwaway runs only (sessions vanish on restart and
+ * are not shared between instances).
+ */
+import type { SessionRecord, SessionStore } from './store.ts';
+
+/** Creates an in-memory {@link SessionStore}. `purgeIntervalMs` controls how often expired entries are dropped. */
+export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
+  const sessions = new Map<string, SessionRecord>();
+  const claims = new Map<string, number>();
+  const live = (r: SessionRecord, now: number) => r.idleExpiresAt > now && r.absoluteExpiresAt > now;
+  const clone = (r: SessionRecord): SessionRecord => structuredClone(r);
+  const purge = () => {
+    const now = Date.now();
+    for (const [id, r] of sessions) if (!live(r, now)) sessions.delete(id);
+    for (const [k, exp] of claims) if (exp <= now) claims.delete(k);
+  };
+  const timer = setInterval(purge, purgeIntervalMs);
+  timer.unref();
+
+  return {
+    kind: 'memory',
+    async get(id, now) {
+      const r = sessions.get(id);
+      return r && live(r, now) ? clone(r) : undefined;
+    },
+    async create(record) {
+      sessions.set(record.id, clone(record));
+    },
+    async update(id, data) {
+      const r = sessions.get(id);
+      if (!r) return false;
+      r.data = structuredClone(data);
+      return true;
+    },
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      const r = sessions.get(id);
+      if (r) Object.assign(r, { lastSeenAt, idleExpiresAt });
+    },
+    async destroy(id) {
+      sessions.delete(id);
+    },
+    async listBySub(sub, now) {
+      return [...sessions.values()].filter((r) => r.sub === sub && live(r, now)).sort((a, b) => b.createdAt - a.createdAt).map(clone);
+    },
+    async destroyBySub(sub, exceptId) {
+      let n = 0;
+      for (const [id, r] of sessions) if (r.sub === sub && id !== exceptId) { sessions.delete(id); n++; }
+      return n;
+    },
+    async destroyBySid(sid) {
+      let n = 0;
+      for (const [id, r] of sessions) if (r.sid === sid) { sessions.delete(id); n++; }
+      return n;
+    },
+    async claimOnce(key, ttlSeconds) {
+      const now = Date.now();
+      const exp = claims.get(key);
+      if (exp !== undefined && exp > now) return false;
+      claims.set(key, now + ttlSeconds * 1000);
+      return true;
+    },
+    async ping() {},
+    async close() {
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * koa-session wired to a {@link SessionStore}: the cookie carries only an opaque, signed id; the
+ * session lives on the server with an idle timeout (renewed in the store, never by re-sending
+ * the cookie) and an absolute lifetime.
+ */
+import { randomBytes } from 'node:crypto';
+import type Koa from 'koa';
+import createSession from 'koa-session';
+import type { SessionRecord, SessionStore } from './store.ts';
+
+export interface SessionMiddlewareOptions {
+  store: SessionStore;
+  /** Cookie name, e.g. `bff.sid` or `__Host-bff.sid`. */
+  cookieName: string;
+  /** Cookie `Secure` attribute (true for an https base URL). */
+  secure: boolean;
+  /** Seconds without activity after which the session ends. */
+  idleTimeout: number;
+  /** Seconds after login after which the session ends whatever the activity. */
+  absoluteTimeout: number;
+  /** Clock in ms, for tests. */
+  now?: () => number;
+}
+
+/** What the session layer learned about this request's session, beyond its data. */
+export interface SessionState {
+  /** The browser sent a (validly signed) session cookie. */
+  cookiePresent: boolean;
+  /** The stored record's metadata, when the cookie named a live session. */
+  record: Omit<SessionRecord, 'data'> | undefined;
+  /** Set when the store could not be reached while loading the session. */
+  storeError: unknown;
+}
+
+const STATE = new WeakMap<Koa.Context, SessionState>();
+const CREATING = new WeakSet<Koa.Context>();
+
+/** The session facts of `ctx` (see {@link SessionState}). */
+export function sessionState(ctx: Koa.Context): SessionState {
+  let s = STATE.get(ctx);
+  if (!s) {
+    s = { cookiePresent: false, record: undefined, storeError: undefined };
+    STATE.set(ctx, s);
+  }
+  return s;
+}
+
+/** Marks that the next save of this request's session creates a new record (a login). */
+export function markSessionCreation(ctx: Koa.Context): void {
+  CREATING.add(ctx);
+}
+
+/** 192 random bits, base64url: short enough to keep the cookie under 100 bytes, far beyond guessing. */
+export function newSessionId(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/**
+ * Builds the koa-session middleware. Signing keys come from `app.keys` (koa-session signs with them).
+ * @returns the middleware; it reads the store once per request that carries a session cookie.
+ */
+export function sessionMiddleware(app: Koa, options: SessionMiddlewareOptions): Koa.Middleware {
+  const now = options.now ?? Date.now;
+  const idleMs = options.idleTimeout * 1000;
+  const absoluteMs = options.absoluteTimeout * 1000;
+  // Write lastSeenAt at most this often: idle-timeout precision traded for one store write per minute, not per request.
+  const touchEveryMs = Math.min(60_000, Math.max(1000, idleMs / 10));
+  const { store } = options;
+
+  const adapter = {
+    async get(id: string, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
+      const state = ctx ? sessionState(ctx) : undefined;
+      if (state) state.cookiePresent = true;
+      let record: SessionRecord | undefined;
+      try {
+        record = await store.get(id, now());
+      } catch (err) {
+        if (state) state.storeError = err;
+        return undefined;
+      }
+      if (!record) return undefined;
+      const t = now();
+      if (t - record.lastSeenAt >= touchEveryMs) {
+        record.lastSeenAt = t;
+        record.idleExpiresAt = Math.min(t + idleMs, record.absoluteExpiresAt);
+        await store.touch(id, record.lastSeenAt, record.idleExpiresAt).catch(() => undefined);
+      }
+      const { data, ...meta } = record;
+      if (state) state.record = meta;
+      return data;
+    },
+    async set(id: string, sess: Record<string, unknown>, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
+      if (ctx && CREATING.has(ctx)) {
+        CREATING.delete(ctx);
+        const t = now();
+        const user = sess.user as { sub?: unknown } | undefined;
+        const record: SessionRecord = {
+          id,
+          sub: String(user?.sub ?? ''),
+          sid: typeof sess.sid === 'string' ? sess.sid : undefined,
+          createdAt: t,
+          lastSeenAt: t,
+          idleExpiresAt: Math.min(t + idleMs, t + absoluteMs),
+          absoluteExpiresAt: t + absoluteMs,
+          userAgent: String(ctx.get('user-agent')).slice(0, 256),
+          data: sess,
+        };
+        await store.create(record);
+        const { data: _data, ...meta } = record;
+        sessionState(ctx).record = meta;
+        return;
+      }
+      // An update never re-creates a session destroyed meanwhile (logout elsewhere, back-channel logout).
+      await store.update(id, sess);
+    },
+    async destroy(id: string) {
+      await store.destroy(id);
+    },
+  };
+
+  return createSession(
+    {
+      key: options.cookieName,
+      store: adapter,
+      genid: newSessionId,
+      maxAge: absoluteMs,
+      httpOnly: true,
+      signed: true,
+      secure: options.secure,
+      sameSite: 'lax',
+      rolling: false,
+      renew: false,
+      autoCommit: true,
+    },
+    app,
+  );
+}

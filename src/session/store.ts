@@ -1,0 +1,56 @@
+/**
+ * The session store contract. Every implementation (memory, SQLite, Redis) passes the same
+ * contract test suite in test/integration/store-contract.ts.
+ *
+ * Times are milliseconds since the epoch. A record past `idleExpiresAt` or `absoluteExpiresAt`
+ * is never returned and is eventually removed by the store.
+ */
+
+/** What the app keeps for a logged-in browser. Lives only on the server. */
+export interface SessionRecord {
+  /** The opaque session id carried by the cookie. Never logged (log {@link sessionIdHash} instead). */
+  id: string;
+  /** The user's `sub` (OIDC Core 2), indexed for "your sessions" and back-channel logout. */
+  sub: string;
+  /** The IdP session id (`sid` claim), indexed for back-channel logout by sid. */
+  sid: string | undefined;
+  createdAt: number;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  /** The browser's User-Agent at login (truncated), for the "your sessions" page. */
+  userAgent: string;
+  /** JSON-serialisable session content (claims, tokens, CSRF secret). */
+  data: Record<string, unknown>;
+}
+
+/** Storage for sessions and single-use markers. All methods reject when the backend is unreachable. */
+export interface SessionStore {
+  /** Human-readable name (`memory`, `sqlite`, `redis`) for logs and readiness. */
+  readonly kind: string;
+  /** The live record for `id`, or undefined when missing or expired. */
+  get(id: string, now: number): Promise<SessionRecord | undefined>;
+  /** Inserts a new record (a login). */
+  create(record: SessionRecord): Promise<void>;
+  /** Replaces `data` of an existing record; returns false (and writes nothing) when it no longer exists. */
+  update(id: string, data: Record<string, unknown>): Promise<boolean>;
+  /** Records activity: sets lastSeenAt and idleExpiresAt of an existing record. */
+  touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
+  /** Removes one record. Missing ids are ignored. */
+  destroy(id: string): Promise<void>;
+  /** Live sessions of a user, newest first. */
+  listBySub(sub: string, now: number): Promise<SessionRecord[]>;
+  /** Removes every session of `sub` except `exceptId`; returns how many were removed. */
+  destroyBySub(sub: string, exceptId?: string): Promise<number>;
+  /** Removes every session bound to the IdP session `sid`; returns how many were removed. */
+  destroyBySid(sid: string): Promise<number>;
+  /**
+   * Atomically records `key` as used for `ttlSeconds`. Returns true for the first caller only:
+   * single-use login `state` (RFC 6749 10.12), `logout_token` `jti` replay protection.
+   */
+  claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Answers when the backend is reachable; rejects otherwise. For readiness checks. */
+  ping(): Promise<void>;
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}

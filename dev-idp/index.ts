@@ -4,6 +4,7 @@ import { accountDirectory, loadAccountsFile, validateAccounts, type Account } fr
 import type { DevClient } from './clients.ts';
 import { interactionRoutes } from './interactions.ts';
 import { loadOrCreateSigningKeys } from './keys.ts';
+import { impliedConsentForOfflineAccess } from './offline-access.ts';
 import { listenOnLoopback, type LoopbackServer } from './loopback-server.ts';
 import { createProvider, DEFAULT_TTL, type DevIdpTtl } from './provider.ts';
 import { createResourceServer } from './resource-server.ts';
@@ -86,6 +87,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     await Promise.all(options.clients.map((c) => provider.Client.find(c.clientId)));
     const stats = countProviderEvents(provider, log);
     provider.use(securityHeaders());
+    provider.use(impliedConsentForOfflineAccess(provider.pathFor('authorization')));
     provider.use(interactionRoutes(provider, accounts, log));
     idpServer.handle(provider.callback());
     if (apiServer && apiUrl) {

@@ -19,8 +19,10 @@ function publicError(err: unknown): { status: number; error: string; description
 /**
  * The login UI (custom interactions; devInteractions are off), mounted on the provider with
  * `provider.use(...)`:
- * - GET  /interaction/:uid        login page (a `consent` prompt, only asked for by prompt=consent, is accepted at once)
- * - POST /interaction/:uid/login  form fields `username`, `password`; 401 page on failure, else 303 back to the provider
+ * - GET  /interaction/:uid        login page; a `consent` prompt (only raised by prompt=consent, the
+ *                                  session being already signed in) is accepted at once, without a page
+ * - POST /interaction/:uid/login  form fields `username`, `password`; 401 page on failure, else 303
+ *                                  back to the provider with login and (implied, first-party) consent
  * - POST /interaction/:uid/abort  ends the request with error=access_denied (OIDC Core 3.1.2.6)
  * The body parser sits on these POST routes only: one in front of the provider breaks /token.
  * The interaction cookie (SameSite=Lax, path /interaction/<uid>) is the CSRF defence here.
@@ -84,7 +86,8 @@ export function interactionRoutes(provider: ProviderInstance, accounts: AccountD
       ctx.status = 401;
       return showLogin(ctx, params.client_id, { username, error: 'Unknown username or wrong password.' });
     }
-    await finish(ctx, { login: { accountId: account.claims.sub, amr: ['pwd'] } }, false);
+    // consent: {} answers a consent prompt up front: registered clients are first-party.
+    await finish(ctx, { login: { accountId: account.claims.sub, amr: ['pwd'] }, consent: {} }, false);
   });
 
   router.post('/interaction/:uid/abort', form, async function abort(ctx) {

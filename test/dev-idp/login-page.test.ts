@@ -29,7 +29,7 @@ test('the login page has a POST form with username and password and lists the te
   t.regex(page.body, /<input id="username" name="username"/);
   t.regex(page.body, /<input id="password" name="password" type="password"/);
   t.regex(page.body, /alice-password/);
-  t.regex(page.headers['content-security-policy'] ?? '', /default-src 'none'/);
+  t.regex(String(page.headers['content-security-policy']), /default-src 'none'/);
 });
 
 test('regression: an account name holding HTML is shown escaped, never as markup', async (t) => {
@@ -72,5 +72,5 @@ test('an unknown interaction shows an error page, not a stack trace', async (t) 
   const page = await browser.get(`${idp.issuer}/interaction/does-not-exist`);
   t.is(page.statusCode, 400);
   t.regex(page.body, /invalid_request|session/);
-  t.false(page.body.includes('at '));
+  t.notRegex(page.body, /\n\s+at |node_modules/);
 });

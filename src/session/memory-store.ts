@@ -8,6 +8,7 @@ import type { SessionRecord, SessionStore } from './store.ts';
 export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
   const sessions = new Map<string, SessionRecord>();
   const claims = new Map<string, number>();
+  const locks = new Map<string, { token: symbol; expiresAt: number }>();
   const live = (r: SessionRecord, now: number) => r.idleExpiresAt > now && r.absoluteExpiresAt > now;
   const clone = (r: SessionRecord): SessionRecord => structuredClone(r);
   const purge = () => {
@@ -59,6 +60,16 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
       if (exp !== undefined && exp > now) return false;
       claims.set(key, now + ttlSeconds * 1000);
       return true;
+    },
+    async tryLock(key, ttlMs) {
+      const now = Date.now();
+      const held = locks.get(key);
+      if (held && held.expiresAt > now) return undefined;
+      const token = Symbol(key);
+      locks.set(key, { token, expiresAt: now + ttlMs });
+      return async () => {
+        if (locks.get(key)?.token === token) locks.delete(key);
+      };
     },
     async ping() {},
     async close() {

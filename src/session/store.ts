@@ -49,6 +49,12 @@ export interface SessionStore {
    * single-use login `state` (RFC 6749 10.12), `logout_token` `jti` replay protection.
    */
   claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Tries to take the lock `key` for `ttlMs` milliseconds (single-flight token refresh across
+   * instances). Returns a release function, or undefined while someone else holds it. A lock
+   * expires by itself, so a crashed holder never blocks forever.
+   */
+  tryLock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
   /** Answers when the backend is reachable; rejects otherwise. For readiness checks. */
   ping(): Promise<void>;
   /** Releases connections and timers. */

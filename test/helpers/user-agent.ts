@@ -87,6 +87,24 @@ export class UserAgent {
     return this.navigate(callback.headers.location!);
   }
 
+  /**
+   * Logs out like a user: the page's logout form (POST with its CSRF token), the IdP's
+   * end-session page (confirming "Yes, sign me out" when it asks), and back to the app.
+   * @returns the POST /logout response and the final page.
+   */
+  async logout(fromPath = '/'): Promise<{ logout: Res; final: Res }> {
+    const page = await this.navigate(fromPath);
+    const form = readForm(page.body, 'form[action="/logout"]');
+    const logout = await this.http.post(this.url('/logout'), { form: form.fields, headers: { origin: new URL(this.appUrl).origin } });
+    if (!isRedirect(logout)) return { logout, final: logout };
+    let final = await this.navigate(new URL(logout.headers.location!, this.appUrl).href);
+    if (new URL(final.url).origin !== new URL(this.appUrl).origin) {
+      const confirm = readForm(final.body, 'form[method="post"]');
+      final = await this.submit(new URL(confirm.action, final.url).href, { ...confirm.fields, logout: 'yes' });
+    }
+    return { logout, final };
+  }
+
   /** The value of cookie `name` for the app, if any. */
   async cookie(name: string): Promise<string | undefined> {
     const cookies = await this.jar.getCookies(this.appUrl);

@@ -1,0 +1,73 @@
+/** Configuration defaults and the rules that keep development conveniences out of production. */
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'bff-config-'));
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
+
+test('with no settings the app runs against the dev-idp on localhost', (t) => {
+  const dataDir = tmp();
+  const config = loadConfig({ DATA_DIR: dataDir });
+  t.is(config.port, 3000);
+  t.is(config.baseUrl.href, 'http://localhost:3000/');
+  t.is(config.redirectUri.href, 'http://localhost:3000/callback');
+  t.is(config.issuer.href, 'http://localhost:4000/');
+  t.is(config.clientId, 'bff-demo');
+  t.is(config.responseType, 'code');
+  t.is(config.scope, 'openid profile email offline_access');
+  t.false(config.secureCookies);
+  t.true(Object.isFrozen(config));
+});
+
+test('BASE_URL follows PORT by default', (t) => {
+  t.is(loadConfig({ PORT: '8080', DATA_DIR: tmp() }).baseUrl.href, 'http://localhost:8080/');
+});
+
+test('in development a session secret is generated once and kept under DATA_DIR', (t) => {
+  const dataDir = tmp();
+  const first = loadConfig({ DATA_DIR: dataDir }).sessionKeys;
+  const second = loadConfig({ DATA_DIR: dataDir }).sessionKeys;
+  t.deepEqual(first, second);
+  t.true(first[0]!.length >= 32);
+  const file = path.join(dataDir, 'session-secret');
+  t.is(readFileSync(file, 'utf8'), first[0]!);
+  t.is(statSync(file).mode & 0o077, 0, 'readable by the owner only');
+});
+
+test('an http:// issuer off loopback fails with a line naming ISSUER_BASE_URL', (t) => {
+  const problems = problemsOf({ ISSUER_BASE_URL: 'http://login.example.com', DATA_DIR: tmp() });
+  t.is(problems.length, 1);
+  t.regex(problems[0]!, /^ISSUER_BASE_URL: /);
+  for (const host of ['http://localhost:4000', 'http://127.0.0.1:4000', 'http://[::1]:4000']) {
+    t.deepEqual(problemsOf({ ISSUER_BASE_URL: host, DATA_DIR: tmp() }), [], host);
+  }
+});
+
+test('production requires SESSION_SECRET and CLIENT_SECRET, and never takes a placeholder', (t) => {
+  const base = { NODE_ENV: 'production', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com' };
+  const missing = problemsOf(base);
+  t.true(missing.some((p) => p.startsWith('SESSION_SECRET:')));
+  t.true(missing.some((p) => p.startsWith('CLIENT_SECRET:')));
+  t.true(problemsOf({ ...base, SESSION_SECRET: 'keyboard cat', CLIENT_SECRET: 'x' }).some((p) => /SESSION_SECRET: .*placeholder/.test(p)));
+  t.true(problemsOf({ ...base, SESSION_SECRET: 'too-short', CLIENT_SECRET: 'x' }).some((p) => /SESSION_SECRET: .*32 bytes/.test(p)));
+  t.true(problemsOf({ ...base, SESSION_SECRET: 'a'.repeat(40), CLIENT_SECRET: 'dev-only-insecure-client-secret' }).some((p) => p.startsWith('CLIENT_SECRET:')));
+  const ok = loadConfig({ ...base, SESSION_SECRET: `${'a'.repeat(40)},${'b'.repeat(40)}`, CLIENT_SECRET: 'real-secret' });
+  t.deepEqual(ok.sessionKeys, ['a'.repeat(40), 'b'.repeat(40)]);
+  t.true(ok.secureCookies);
+});
+
+test('RESPONSE_TYPE accepts code and id_token only', (t) => {
+  t.is(loadConfig({ RESPONSE_TYPE: 'id_token', DATA_DIR: tmp() }).scope, 'openid profile email');
+  t.regex(problemsOf({ RESPONSE_TYPE: 'token', DATA_DIR: tmp() })[0]!, /^RESPONSE_TYPE: /);
+});

@@ -13,6 +13,8 @@ export const HTMX_CONFIG = {
   responseHandling: [
     { code: '204', swap: false },
     { code: '[23]..', swap: true },
+    // 401 is an expected answer (the "not logged in" notice), not an error to log.
+    { code: '401', swap: true, error: false },
     { code: '[45]..', swap: true, error: true },
   ],
   // No inline <style> from htmx (CSP), no eval, no script tags from responses.

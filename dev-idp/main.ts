@@ -26,6 +26,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  console.error(inUse
+    ? `dev-idp: ${(err as Error).message}; is it already running? Change DEV_IDP_PORT / DEV_API_PORT otherwise`
+    : err instanceof Error ? err.message : err);
   process.exit(1);
 });

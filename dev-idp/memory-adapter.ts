@@ -1,5 +1,8 @@
 import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
 
+/** Models whose records die with their grant (revokeByGrantId), as in oidc-provider's own adapter. */
+const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
+
 interface Entry {
   payload: AdapterPayload;
   /** Epoch milliseconds; Infinity when the model has no expiry. */
@@ -37,11 +40,11 @@ export function createMemoryAdapter(): AdapterFactory {
         const key = keyFor(id);
         const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity;
         entries.set(key, { payload, expiresAt });
-        if (payload.grantId) {
+        if (GRANTABLE.has(model) && payload.grantId) {
           const members = byGrant.get(payload.grantId) ?? new Set<string>();
           byGrant.set(payload.grantId, members.add(key));
         }
-        if (payload.uid) byUid.set(payload.uid, key);
+        if (model === 'Session' && payload.uid) byUid.set(payload.uid, key);
         if (payload.userCode) byUserCode.set(payload.userCode, key);
       },
       async find(id) {

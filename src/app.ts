@@ -55,6 +55,7 @@ export function createApp(config: Config, deps: AppDeps): App {
     allowInsecureIssuer: config.insecureIssuer,
     clockTolerance: config.clockTolerance,
     idpTimeout: config.idpTimeout,
+    refreshSkew: config.refreshSkew,
     sessionKeys: config.sessionKeys,
     store: deps.store,
     idleTimeout: config.idleTimeout,
@@ -77,7 +78,7 @@ export function createApp(config: Config, deps: AppDeps): App {
     return ctx.path.startsWith('/api/') ? apiHeader(ctx, next) : next();
   });
   koa.use(bff.routes);
-  for (const m of mw(apiRoutes(bff, renderer))) koa.use(m);
+  for (const m of mw(apiRoutes(bff, renderer, { remoteApiUrl: config.remoteApiUrl }))) koa.use(m);
   for (const m of mw(pageRoutes(bff, page))) koa.use(m);
 
   return {

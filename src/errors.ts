@@ -60,9 +60,16 @@ export class UnavailableError extends AppError {
   }
 }
 
+/** An upstream API called with the user's access token failed (502); its public message is shown. */
+export class UpstreamError extends AppError {
+  constructor(code: string, publicMessage: string, options: AppErrorOptions = {}) {
+    super(502, code, publicMessage, options);
+  }
+}
+
 /** What may leave the server for `err`: status, code and message, never a stack or private detail. */
 export function publicView(err: unknown): { status: number; code: string; message: string; expose: boolean } {
-  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.expose || err.status === 503 ? err.publicMessage : 'Something went wrong.', expose: err.expose };
+  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.expose || err.status === 503 || err instanceof UpstreamError ? err.publicMessage : 'Something went wrong.', expose: err.expose };
   const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500;
   const expose = status >= 400 && status < 500 && (err as { expose?: boolean }).expose === true;
   if (status >= 400 && status < 500) return { status, code: `ERR_HTTP_${status}`, message: expose ? String((err as Error).message) : httpMessage(status), expose };

@@ -1,7 +1,8 @@
 /**
  * The BFF layer as one Koa building block, configured only through {@link BffOptions}: OpenID
  * Connect login with response_mode=form_post (openid-client), server-side sessions (koa-session
- * over a {@link SessionStore}), CSRF defences, and `requireUser()`. It renders no views: failures
+ * over a {@link SessionStore}), CSRF defences, `requireUser()`, access tokens refreshed without
+ * races, and calls to upstream APIs with them. It renders no views: failures
  * are thrown as {@link AppError}s for the host app's error handler.
  */
 import type Koa from 'koa';
@@ -11,10 +12,14 @@ import { csrfToken } from '../http/csrf.ts';
 import { sessionMiddleware } from '../session/session-middleware.ts';
 import type { SessionStore } from '../session/store.ts';
 import { createOidcClient, type OidcClient } from './oidc.ts';
+import { createRefresher } from './refresh.ts';
 import { requireUser } from './require-user.ts';
 import { authRoutes } from './routes.ts';
+import { guardTokenWrites } from './token-guard.ts';
+import { accessTokenGetter, type GetAccessToken } from './tokens.ts';
 import { TransactionCookies } from './transaction-cookies.ts';
 import { TransactionCodec } from './transaction.ts';
+import { upstreamCaller, type CallApi } from './upstream.ts';
 import { userSession, type UserSessionData } from './user-session.ts';
 
 export interface BffOptions {
@@ -29,8 +34,12 @@ export interface BffOptions {
   allowInsecureIssuer: boolean;
   /** Seconds of clock difference accepted on ID token times. */
   clockTolerance: number;
-  /** Seconds before an IdP request is abandoned. */
+  /** Seconds before an IdP request is abandoned; also bounds the wait for another instance's token refresh. */
   idpTimeout: number;
+  /** Seconds: refresh the access token when it expires within this many seconds. */
+  refreshSkew: number;
+  /** Seconds before a call to an upstream API (`callApi`) is abandoned. Default: idpTimeout. */
+  upstreamTimeout?: number;
   /** Session signing and transaction encryption secrets; the first signs. */
   sessionKeys: readonly string[];
   store: SessionStore;
@@ -52,6 +61,14 @@ export interface Bff {
   requireUser(): Koa.Middleware;
   /** The current login, if any. */
   user(ctx: Koa.Context): UserSessionData | undefined;
+  /**
+   * The user's access token, refreshed first (once, however many requests ask) when it expires
+   * within `refreshSkew` seconds. Throws AuthRequiredError (session ended when the grant is gone),
+   * UnavailableError (IdP unreachable; the session is kept). Never send it to the browser.
+   */
+  getAccessToken: GetAccessToken;
+  /** Calls an upstream API with `Authorization: Bearer <access token>` and nothing from the incoming request. */
+  callApi: CallApi;
   /** A CSRF token for forms of the current session (undefined when logged out). */
   csrfToken(ctx: Koa.Context): string | undefined;
   /** Name of the session cookie. */
@@ -91,9 +108,12 @@ export function createBff(app: Koa, options: BffOptions): Bff {
     logger: options.logger,
     now,
   });
+  const refresher = createRefresher({ store: options.store, oidc, refreshSkew: options.refreshSkew, idpTimeout: options.idpTimeout, logger: options.logger, now });
+  const getAccessToken = accessTokenGetter({ refresher, baseUrl: options.baseUrl });
   return {
     session: sessionMiddleware(app, {
-      store: options.store,
+      // Tokens are written by the refresher only; a koa-session save keeps the stored ones.
+      store: guardTokenWrites(options.store, options.idpTimeout, now),
       cookieName,
       secure: https,
       idleTimeout: options.idleTimeout,
@@ -104,6 +124,8 @@ export function createBff(app: Koa, options: BffOptions): Bff {
     routes: compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]),
     requireUser: () => requireUser(options.baseUrl),
     user: userSession,
+    getAccessToken,
+    callApi: upstreamCaller({ getAccessToken, timeoutMs: (options.upstreamTimeout ?? options.idpTimeout) * 1000 }),
     csrfToken(ctx) {
       const session = userSession(ctx);
       return session ? csrfToken(session.csrfSecret) : undefined;

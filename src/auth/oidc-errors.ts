@@ -57,3 +57,17 @@ export function loginErrorFrom(err: unknown, retryPath: string): LoginError {
   }
   return new LoginError(400, 'ERR_LOGIN_INVALID_RESPONSE', `The login response was not valid. ${TRY_AGAIN}`, retryPath, { detail });
 }
+
+/**
+ * Classifies a failed refresh_token grant (RFC 6749 6). `grant-gone`: the IdP refused the refresh
+ * token with `invalid_grant` (revoked, expired, reused, or forgotten by the IdP): the login is
+ * over. `unavailable`: anything else (unreachable, timeout, 5xx, malformed answer): the login
+ * may still be good, so it is kept. `detail` is for the log only.
+ */
+export function refreshFailureFrom(err: unknown): { kind: 'grant-gone' | 'unavailable'; detail: string } {
+  if (err instanceof client.ResponseBodyError) {
+    return { kind: err.error === 'invalid_grant' ? 'grant-gone' : 'unavailable', detail: `${err.error} (HTTP ${err.status})` };
+  }
+  const e = err as { name?: string; message?: string; code?: string };
+  return { kind: 'unavailable', detail: `${e.name ?? 'Error'}${e.code ? ` ${e.code}` : ''}: ${e.message ?? String(err)}` };
+}

@@ -18,13 +18,17 @@ export interface Instance {
   close(): Promise<void>;
 }
 
-/** Starts another app instance sharing `stack`'s config, IdP and store. */
-export async function startInstance(stack: Stack): Promise<Instance> {
+/**
+ * Starts another app instance sharing `stack`'s config, IdP and store. `extend` may add
+ * middleware after the app's own (it sees requests no route answered) before it starts serving.
+ */
+export async function startInstance(stack: Stack, extend?: (app: App) => void): Promise<Instance> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const chunks: string[] = [];
   const logger = createLogger({ level: 'info', destination: new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } }) });
   const app = createApp(stack.config, { store: stack.store, logger });
+  extend?.(app);
   server.on('request', app.koa.callback());
   await app.bff.oidc.whenReady();
   return {

@@ -138,3 +138,40 @@ test('a refresh held by another instance beyond IDP_TIMEOUT answers 503 and keep
   await release!();
   t.is((await ua.hx('/api/remote/hello', '/')).statusCode, 200, 'works once the lock is free');
 });
+
+test('a slow request that saves its session after another request refreshed does not write the old tokens back', async (t) => {
+  // Every call refreshes (skew beyond the token lifetime), so each refresh spends the stored refresh token.
+  const stack = await startStack({ api: true, env: { TOKEN_REFRESH_SKEW: '3600' } });
+  let entered!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  let openGate!: () => void;
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  // On the second instance, a route that loads the session, waits, then changes a field: koa-session saves it all.
+  const second = await startInstance(stack, (app) => app.koa.use(async function slowSessionWriter(ctx) {
+    if (ctx.path !== '/slow-write') return;
+    const session = ctx.session as unknown as Record<string, unknown>;
+    entered();
+    await gate;
+    session.theme = 'dark';
+    ctx.body = 'saved';
+  }));
+  t.teardown(async () => {
+    await second.close();
+    await stack.close();
+  });
+  const ua = await loggedIn(stack);
+  const loaded = await storedSession(stack, ua);
+
+  const slow = ua.http.get(`${second.url}/slow-write`);
+  await inside;
+  t.is((await ua.hx('/api/remote/hello', '/')).statusCode, 200, 'a refresh while the slow request holds the old tokens');
+  openGate();
+  t.is((await slow).statusCode, 200);
+
+  const after = await storedSession(stack, ua);
+  t.is(after?.data.theme, 'dark', 'the slow request\'s own change is saved');
+  t.not(after?.data.refreshToken, loaded?.data.refreshToken, 'the refreshed tokens stay');
+  const before = stack.idp.stats.refreshRequests;
+  t.is((await ua.hx('/api/remote/hello', '/')).statusCode, 200, 'the next refresh spends the current refresh token, the grant lives');
+  t.is(stack.idp.stats.refreshRequests - before, 1);
+});

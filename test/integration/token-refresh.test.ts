@@ -121,7 +121,7 @@ test('an unreachable IdP during refresh answers 503 and keeps the session', asyn
 });
 
 test('a refresh held by another instance beyond IDP_TIMEOUT answers 503 and keeps the session', async (t) => {
-  const stack = await startStack({ api: true, env: { TOKEN_REFRESH_SKEW: '3600', IDP_TIMEOUT: '1' } });
+  const stack = await startStack({ api: true, env: { TOKEN_REFRESH_SKEW: '3600', IDP_TIMEOUT: '2' } });
   t.teardown(() => stack.close());
   const ua = await loggedIn(stack);
   const { refreshLockKey } = await import('../../src/auth/refresh.ts');

@@ -2,7 +2,7 @@
  * The BFF layer as one Koa building block, configured only through {@link BffOptions}: OpenID
  * Connect login with response_mode=form_post (openid-client), server-side sessions (koa-session
  * over a {@link SessionStore}), CSRF defences, `requireUser()`, access tokens refreshed without
- * races, and calls to upstream APIs with them. It renders no views: failures
+ * races, calls to upstream APIs with them, and back-channel logout. It renders no views: failures
  * are thrown as {@link AppError}s for the host app's error handler.
  */
 import type Koa from 'koa';
@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { csrfToken } from '../http/csrf.ts';
 import { sessionMiddleware } from '../session/session-middleware.ts';
 import type { SessionStore } from '../session/store.ts';
+import { backchannelRoutes } from './backchannel-route.ts';
 import { createOidcClient, type OidcClient } from './oidc.ts';
 import { createRefresher } from './refresh.ts';
 import { requireUser } from './require-user.ts';
@@ -55,7 +56,7 @@ export interface BffOptions {
 export interface Bff {
   /** koa-session middleware; mount before any route that reads the user. */
   session: Koa.Middleware;
-  /** `/login`, `/callback`, `/logout`, `/api/session`. */
+  /** `/login`, `/callback`, `/logout`, `/api/session`, `/backchannel-logout`. */
   routes: Koa.Middleware;
   /** Middleware that admits only logged-in users. */
   requireUser(): Koa.Middleware;
@@ -110,6 +111,7 @@ export function createBff(app: Koa, options: BffOptions): Bff {
   });
   const refresher = createRefresher({ store: options.store, oidc, refreshSkew: options.refreshSkew, idpTimeout: options.idpTimeout, logger: options.logger, now });
   const getAccessToken = accessTokenGetter({ refresher, baseUrl: options.baseUrl });
+  const backchannel = backchannelRoutes({ oidc, store: options.store, clockTolerance: options.clockTolerance, idpTimeout: options.idpTimeout, logger: options.logger });
   return {
     session: sessionMiddleware(app, {
       // Tokens are written by the refresher only; a koa-session save keeps the stored ones.
@@ -121,7 +123,7 @@ export function createBff(app: Koa, options: BffOptions): Bff {
       now,
     }),
     // @koa/router 15's context type is stricter than Koa's Middleware; the runtime contract is the same.
-    routes: compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]),
+    routes: compose([router.routes(), router.allowedMethods(), backchannel.routes(), backchannel.allowedMethods()] as unknown as Koa.Middleware[]),
     requireUser: () => requireUser(options.baseUrl),
     user: userSession,
     getAccessToken,

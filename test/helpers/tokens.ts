@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import got from 'got';
 import type { SessionRecord } from '../../src/session/store.ts';
 import { CLIENT_ID, CLIENT_SECRET, type Stack } from './stack.ts';
-import type { UserAgent } from './user-agent.ts';
+import { readForm, type UserAgent } from './user-agent.ts';
 
 /** The session id in `ua`'s cookie jar (the signed cookie's value is the id itself). */
 export async function sessionId(ua: UserAgent): Promise<string> {
@@ -69,4 +69,18 @@ export async function issueLogoutToken(stack: Stack, claims: { sub: string; sid?
   token.set('jti', randomUUID());
   if (claims.sid) token.set('sid', claims.sid);
   return token.issue({ use: 'logout' });
+}
+
+/**
+ * Logs `ua` out at the IdP directly, as a user on the IdP's own end-session page would: no
+ * id_token_hint, so the page asks, and the user answers "Yes, sign me out" (logout=yes). The
+ * IdP then sends a Logout Token to every app of that IdP session before answering.
+ */
+export async function logoutAtIdp(stack: Stack, ua: UserAgent): Promise<void> {
+  const endSession = stack.app.bff.oidc.configuration().serverMetadata().end_session_endpoint;
+  if (!endSession) throw new Error('the IdP advertises no end_session_endpoint');
+  const page = await ua.navigate(endSession);
+  const form = readForm(page.body, 'form[method="post"]');
+  const done = await ua.submit(new URL(form.action, page.url).href, { ...form.fields, logout: 'yes' });
+  if (done.statusCode !== 200) throw new Error(`IdP logout answered ${done.statusCode}`);
 }

@@ -1,0 +1,97 @@
+/**
+ * `POST /backchannel-logout` (OpenID Connect Back-Channel Logout 1.0, 2.5-2.8): the IdP's
+ * server-to-server call telling the app that a user's IdP session ended. Not a browser request:
+ * no session cookie, no CSRF header or Origin check applies; the signed Logout Token is the proof.
+ */
+import { createHash } from 'node:crypto';
+import Router from '@koa/router';
+import type Koa from 'koa';
+import bodyParser from 'koa-bodyparser';
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import type { Logger } from '../log.ts';
+import type { SessionStore } from '../session/store.ts';
+import { LOGOUT_TOKEN_MAX_AGE, LogoutTokenError, verifyLogoutToken } from './backchannel.ts';
+import type { OidcClient } from './oidc.ts';
+
+export interface BackchannelOptions {
+  oidc: OidcClient;
+  store: SessionStore;
+  /** Seconds. */
+  clockTolerance: number;
+  /** Seconds before a JWKS fetch is abandoned. */
+  idpTimeout: number;
+  logger: Logger;
+}
+
+/**
+ * Builds the router. A valid, unseen Logout Token ends every session of its `sid` (when present)
+ * or else of its `sub`, and is answered 200 (also when no session matched: the user may never
+ * have logged in here). Anything else: 400 JSON `{"error", "error_description"}` (2.8).
+ */
+export function backchannelRoutes(options: BackchannelOptions): Router {
+  const { oidc, store, logger } = options;
+  const router = new Router();
+  // A Logout Token is about 1 kB: forms only, small.
+  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '8kb' });
+  const jwks = new Map<string, JWTVerifyGetKey>();
+  // A replay is possible while a token is acceptable: its maximum age and the tolerance both ways.
+  const jtiTtl = LOGOUT_TOKEN_MAX_AGE + 2 * options.clockTolerance + 60;
+
+  router.post('/backchannel-logout', async function backchannelLogout(ctx) {
+    ctx.set('Cache-Control', 'no-store');
+    try {
+      await parseForm(ctx, async () => undefined);
+    } catch {
+      return refuse(ctx, 'invalid_request', 'the request body could not be read (a small application/x-www-form-urlencoded form is expected)', 'body');
+    }
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    if (typeof body.logout_token !== 'string' || body.logout_token === '') return refuse(ctx, 'invalid_request', 'logout_token is missing or repeated', 'missing');
+    try {
+      const config = oidc.configuration();
+      const metadata = config.serverMetadata();
+      if (!metadata.jwks_uri) throw new Error('the issuer publishes no jwks_uri');
+      const claims = await verifyLogoutToken(body.logout_token, {
+        issuer: metadata.issuer,
+        clientId: config.clientMetadata().client_id,
+        keys: keysFor(metadata.jwks_uri),
+        algorithms: metadata.id_token_signing_alg_values_supported ?? ['RS256'],
+        clockTolerance: options.clockTolerance,
+      });
+      // 2.6 step 7: a jti seen before is a replay.
+      if (!(await store.claimOnce(`logout-jti:${hash(`${claims.iss} ${claims.jti}`)}`, jtiTtl))) {
+        throw new LogoutTokenError('replay', 'logout_token was already used');
+      }
+      const ended = claims.sid !== undefined ? await store.destroyBySid(claims.sid) : await store.destroyBySub(claims.sub!);
+      logger.info({ event: 'logout.backchannel', sub: claims.sub, sid: claims.sid === undefined ? undefined : hash(claims.sid), by: claims.sid !== undefined ? 'sid' : 'sub', sessions: ended }, 'back-channel logout');
+      ctx.status = 200;
+      ctx.body = '';
+    } catch (err) {
+      if (err instanceof LogoutTokenError) return refuse(ctx, 'invalid_request', err.message, err.reason);
+      // The IdP's discovery or the store is down. The spec answers every failure 400 (2.8).
+      logger.error({ event: 'logout.backchannel_failed', err: String(err) }, 'back-channel logout failed');
+      return refuse(ctx, 'temporarily_unavailable', 'the logout could not be processed now', 'unavailable');
+    }
+  });
+
+  function keysFor(jwksUri: string): JWTVerifyGetKey {
+    let keys = jwks.get(jwksUri);
+    if (!keys) {
+      keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: options.idpTimeout * 1000 });
+      jwks.set(jwksUri, keys);
+    }
+    return keys;
+  }
+
+  function refuse(ctx: Koa.Context, error: string, description: string, reason: string): void {
+    if (reason !== 'unavailable') logger.warn({ event: 'logout.backchannel_rejected', reason }, 'back-channel logout refused');
+    ctx.status = 400;
+    ctx.body = { error, error_description: description };
+  }
+
+  return router;
+}
+
+/** A short digest for store keys and logs (a `sid` is not a secret, but there is no need to spread it). */
+function hash(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+}

@@ -168,3 +168,14 @@ test('an unreachable upstream answers 502 ERR_UPSTREAM_UNREACHABLE', async (t) =
   t.is(answer.statusCode, 502);
   t.is(JSON.parse(answer.body).error, 'ERR_UPSTREAM_UNREACHABLE');
 });
+
+test('a login without an access token (RESPONSE_TYPE=id_token) cannot call the remote API: 403 ERR_NO_ACCESS_TOKEN', async (t) => {
+  const stack = await startStack({ api: true, env: { RESPONSE_TYPE: 'id_token' } });
+  t.teardown(() => stack.close());
+  const ua = new UserAgent(stack.appUrl);
+  await ua.login();
+  const answer = await ua.http.get(ua.url('/api/remote/hello'), { headers: { accept: 'application/json', 'x-csrf': '1' } });
+  t.is(answer.statusCode, 403);
+  t.is(JSON.parse(answer.body).error, 'ERR_NO_ACCESS_TOKEN');
+  t.is(stack.idp.stats.refreshRequests, 0);
+});

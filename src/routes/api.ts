@@ -33,7 +33,7 @@ export function apiRoutes(bff: Bff, renderer: Renderer, options: { remoteApiUrl:
   router.get('/remote/hello', bff.requireUser(), async function remoteHelloRoute(ctx) {
     const upstream = await bff.callApi(ctx, remoteHello, { headers: { accept: 'application/json' } });
     if (upstream.status !== 200) {
-      throw new UpstreamError('ERR_UPSTREAM_STATUS', 'The remote API refused the request.', { detail: `${remoteHello.origin} answered ${upstream.status}: ${upstream.text.slice(0, 200)}` });
+      throw new UpstreamError('ERR_UPSTREAM_STATUS', 'The remote API refused the request.', { detail: `${remoteHello.origin} answered ${upstream.status} (${upstream.headers.get('content-type') ?? 'no content type'})` });
     }
     const parsed = RemoteHello.safeParse(parseJson(upstream.text));
     if (!parsed.success) throw new UpstreamError('ERR_UPSTREAM_RESPONSE', 'The remote API gave an unexpected answer.', { detail: parsed.error.message });

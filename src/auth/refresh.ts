@@ -107,14 +107,15 @@ export function createRefresher(options: RefresherOptions): Refresher {
       if (expired(stored)) throw new SessionEndedError('access token expired and no refresh token');
       return stored;
     }
-    const session = sessionIdHash(sessionId);
+    const sessionHash = sessionIdHash(sessionId);
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
       response = await client.refreshTokenGrant(oidc.configuration(), stored.refreshToken);
     } catch (err) {
       if (err instanceof UnavailableError) throw err;
       const failure = refreshFailureFrom(err);
-      logger.warn({ event: 'token.refresh_failed', sub: record.sub, session, reason: failure.kind, detail: failure.detail }, 'token refresh failed');
+      const reason = failure.kind === 'grant-gone' ? 'ERR_TOKEN_REFRESH_GRANT_GONE' : 'ERR_TOKEN_REFRESH_UNAVAILABLE';
+      logger.warn({ event: 'token.refresh_failed', sub: record.sub, sessionHash, reason, detail: failure.detail }, 'token refresh failed');
       if (failure.kind === 'grant-gone') {
         await store.destroy(sessionId);
         throw new SessionEndedError(`refresh refused: ${failure.detail}`);
@@ -137,7 +138,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
     };
     // update() never re-creates a session destroyed meanwhile (back-channel logout during the refresh).
     if (!(await store.update(sessionId, { ...record.data, ...next }))) throw new SessionEndedError('session destroyed during refresh');
-    logger.info({ event: 'token.refreshed', sub: record.sub, session, expiresIn }, 'access token refreshed');
+    logger.info({ event: 'token.refreshed', sub: record.sub, sessionHash }, 'token refreshed');
     return next;
   }
 

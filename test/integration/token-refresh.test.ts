@@ -87,7 +87,7 @@ test('a revoked grant ends the session: htmx gets 401 with HX-Redirect, the sess
   t.is(answer.headers['hx-redirect'], '/login?returnTo=%2Fprofile');
   t.is(await ua.cookie('bff.sid'), undefined, 'the session cookie is cleared');
   t.is((await stack.store.listBySub('a1b2c3d4-alice', Date.now())).length, 0, 'the stored session is destroyed');
-  t.true(stack.logs().some((l) => l.event === 'token.refresh_failed' && l.reason === 'grant-gone'));
+  t.true(stack.logs().some((l) => l.event === 'token.refresh_failed' && l.reason === 'ERR_TOKEN_REFRESH_GRANT_GONE'));
 });
 
 test('a revoked grant answers a JSON client 401 unauthenticated', async (t) => {

@@ -34,7 +34,11 @@ export function guardTokenWrites(store: SessionStore, idpTimeout: number, now: (
     }
   }
 
-  async function update(id: string, data: Record<string, unknown>): Promise<boolean> {
+  // Further arguments (a store whose update also takes the keys to remove) are passed on, less the token fields.
+  const storeUpdate = store.update.bind(store) as (id: string, data: Record<string, unknown>, ...rest: unknown[]) => Promise<boolean>;
+  const tokenField = new Set<string>(TOKEN_FIELDS);
+
+  async function update(id: string, data: Record<string, unknown>, ...rest: unknown[]): Promise<boolean> {
     const release = await lock(id);
     try {
       const current = await store.get(id, now());
@@ -44,7 +48,8 @@ export function guardTokenWrites(store: SessionStore, idpTimeout: number, now: (
         if (field in current.data) merged[field] = current.data[field];
         else delete merged[field];
       }
-      return await store.update(id, merged);
+      const passed = rest.map((arg) => (Array.isArray(arg) ? arg.filter((key) => !tokenField.has(String(key))) : arg));
+      return await storeUpdate(id, merged, ...passed);
     } finally {
       await release();
     }

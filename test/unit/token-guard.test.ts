@@ -73,3 +73,20 @@ test('every other store method is the store\'s own', async (t) => {
   t.true(await guarded.claimOnce('k', 10));
   t.false(await store.claimOnce('k', 10));
 });
+
+test('further update arguments (keys to remove) reach the store, less the token fields', async (t) => {
+  const calls: unknown[][] = [];
+  const store = createMemoryStore();
+  t.teardown(() => store.close());
+  await store.create(record({ user: { sub: 'alice' }, ...NEW }));
+  const recording = new Proxy(store, {
+    get(target, property) {
+      if (property === 'update') return async (...args: unknown[]) => { calls.push(args); return true; };
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const update = guardTokenWrites(recording, 5, Date.now).update as (id: string, data: Record<string, unknown>, remove: string[]) => Promise<boolean>;
+  await update('session-1', { theme: 'dark' }, ['banner', 'refreshToken']);
+  t.deepEqual(calls, [['session-1', { theme: 'dark', ...NEW }, ['banner']]]);
+});

@@ -111,7 +111,8 @@ export function createBff(app: Koa, options: BffOptions): Bff {
   });
   const refresher = createRefresher({ store: options.store, oidc, refreshSkew: options.refreshSkew, idpTimeout: options.idpTimeout, logger: options.logger, now });
   const getAccessToken = accessTokenGetter({ refresher, baseUrl: options.baseUrl });
-  const backchannel = backchannelRoutes({ oidc, store: options.store, clockTolerance: options.clockTolerance, idpTimeout: options.idpTimeout, logger: options.logger });
+  // Server-to-server, beside the auth routes (one allowedMethods answers 405 for both).
+  router.use(backchannelRoutes({ oidc, store: options.store, clockTolerance: options.clockTolerance, idpTimeout: options.idpTimeout, logger: options.logger }).routes());
   return {
     session: sessionMiddleware(app, {
       // Tokens are written by the refresher only; a koa-session save keeps the stored ones.
@@ -123,16 +124,16 @@ export function createBff(app: Koa, options: BffOptions): Bff {
       now,
     }),
     // @koa/router 15's context type is stricter than Koa's Middleware; the runtime contract is the same.
-    routes: compose([router.routes(), router.allowedMethods(), backchannel.routes(), backchannel.allowedMethods()] as unknown as Koa.Middleware[]),
+    routes: compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]),
     requireUser: () => requireUser(options.baseUrl),
     user: userSession,
-    getAccessToken,
-    callApi: upstreamCaller({ getAccessToken, timeoutMs: (options.upstreamTimeout ?? options.idpTimeout) * 1000 }),
     csrfToken(ctx) {
       const session = userSession(ctx);
       return session ? csrfToken(session.csrfSecret) : undefined;
     },
     cookieName,
+    getAccessToken,
+    callApi: upstreamCaller({ getAccessToken, timeoutMs: (options.upstreamTimeout ?? options.idpTimeout) * 1000 }),
     oidc,
     async close() {
       oidc.close();

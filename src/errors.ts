@@ -10,9 +10,11 @@ export interface AppErrorOptions {
   cause?: unknown;
   /** Extra response headers. */
   headers?: Record<string, string>;
+  /** The public message may be shown even with a 5xx status (Koa's `expose`). Default: status < 500. */
+  expose?: boolean;
 }
 
-/** Base of every error the app answers on purpose. `expose` is true below 500. */
+/** Base of every error the app answers on purpose. `expose` (the public message may be shown) is true below 500 unless set. */
 export class AppError extends Error {
   readonly expose: boolean;
   readonly detail: string | undefined;
@@ -26,7 +28,7 @@ export class AppError extends Error {
   constructor(readonly status: number, readonly code: string, readonly publicMessage: string, options: AppErrorOptions = {}) {
     super(publicMessage, { cause: options.cause });
     this.name = new.target.name;
-    this.expose = status < 500;
+    this.expose = options.expose ?? status < 500;
     this.detail = options.detail;
     this.headers = options.headers ?? {};
   }
@@ -53,6 +55,13 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** An upstream API called with the user's access token failed (502); its public message is shown. */
+export class UpstreamError extends AppError {
+  constructor(code: string, publicMessage: string, options: AppErrorOptions = {}) {
+    super(502, code, publicMessage, { ...options, expose: true });
+  }
+}
+
 /** A dependency (IdP, session store) is unavailable; the user may retry shortly. */
 export class UnavailableError extends AppError {
   constructor(code: string, publicMessage: string, options: AppErrorOptions = {}) {
@@ -60,16 +69,9 @@ export class UnavailableError extends AppError {
   }
 }
 
-/** An upstream API called with the user's access token failed (502); its public message is shown. */
-export class UpstreamError extends AppError {
-  constructor(code: string, publicMessage: string, options: AppErrorOptions = {}) {
-    super(502, code, publicMessage, options);
-  }
-}
-
 /** What may leave the server for `err`: status, code and message, never a stack or private detail. */
 export function publicView(err: unknown): { status: number; code: string; message: string; expose: boolean } {
-  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.expose || err.status === 503 || err instanceof UpstreamError ? err.publicMessage : 'Something went wrong.', expose: err.expose };
+  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.expose || err.status === 503 ? err.publicMessage : 'Something went wrong.', expose: err.expose };
   const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500;
   const expose = status >= 400 && status < 500 && (err as { expose?: boolean }).expose === true;
   if (status >= 400 && status < 500) return { status, code: `ERR_HTTP_${status}`, message: expose ? String((err as Error).message) : httpMessage(status), expose };

@@ -20,8 +20,18 @@ export function returnToFor(ctx: Koa.Context, baseUrl: URL): string {
 }
 
 /**
+ * Request header a page sends with its htmx requests when it was rendered for a logged-in user
+ * (`hx-headers` on its body). With it but without a session cookie, the request comes from a tab
+ * whose login ended elsewhere (logout in another tab clears the cookie every tab shares): it is
+ * answered as "session ended" (re-authentication) rather than with the never-logged-in notice. It
+ * only chooses between two 401 answers and grants nothing.
+ */
+export const SESSION_EXPECTED_HEADER = 'X-Session-Expected';
+
+/**
  * Middleware factory. A session cookie that names no live session means "session ended" (expired,
- * revoked, logged out elsewhere); no cookie at all means "never logged in".
+ * revoked, logged out elsewhere), as does {@link SESSION_EXPECTED_HEADER}; no cookie at all means
+ * "never logged in".
  * @param baseUrl the app's base URL, for same-origin checks of the return path.
  */
 export function requireUser(baseUrl: URL): Koa.Middleware {
@@ -36,9 +46,9 @@ export function requireUser(baseUrl: URL): Koa.Middleware {
     if (state.storeError) {
       throw new UnavailableError('ERR_SESSION_STORE_UNAVAILABLE', 'Sessions are temporarily unavailable. Please try again in a moment.', { cause: state.storeError });
     }
-    const ended = state.cookiePresent;
     // Clear a stale cookie so it is not sent again.
-    if (ended) endSession(ctx);
+    if (state.cookiePresent) endSession(ctx);
+    const ended = state.cookiePresent || ctx.get(SESSION_EXPECTED_HEADER) === 'true';
     throw new AuthRequiredError(ended, returnToFor(ctx, baseUrl));
   };
 }

@@ -89,6 +89,7 @@ export function createBff(app: Koa, options: BffOptions): Bff {
     scope: options.scope,
     responseType: options.responseType,
     logger: options.logger,
+    clockTolerance: options.clockTolerance,
     now,
   });
   return {

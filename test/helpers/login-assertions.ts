@@ -37,6 +37,10 @@ export interface FailureExpectation {
   status?: 400 | 502;
   /** Strings that must not appear in any log line (code, id_token, state...). */
   secrets?: string[];
+  /** Sessions the store held before this attempt (none by default). */
+  sessionsBefore?: number;
+  /** `login.failed` lines logged before this attempt (none by default). */
+  failuresBefore?: number;
 }
 
 interface StackLike {
@@ -65,12 +69,13 @@ export async function assertLoginFailed(t: ExecutionContext, stack: StackLike, u
   t.false(setCookies(res).some((c) => SESSION_COOKIE.test(c.split('=')[0]!)), 'no session cookie set');
   const cookies = await ua.jar.getCookies(ua.appUrl);
   t.false(cookies.some((c) => SESSION_COOKIE.test(c.key)), 'no session cookie in the browser');
-  if (typeof stack.store.created === 'number') t.is(stack.store.created, 0, 'no session created in the store');
+  if (typeof stack.store.created === 'number') t.is(stack.store.created, expected.sessionsBefore ?? 0, 'no session created in the store');
   // Exactly one log line saying why, with the reason code.
-  const failures = stack.logs().filter((l) => l.event === 'login.failed');
+  const failures = stack.logs().filter((l) => l.event === 'login.failed').slice(expected.failuresBefore ?? 0);
   t.is(failures.length, 1, `one login.failed line, got ${JSON.stringify(failures)}`);
   t.is(failures[0]?.reason, expected.code);
-  t.is(stack.logs().filter((l) => JSON.stringify(l).includes(expected.code)).length, 1, 'the reason code appears in one log line only');
+  const elsewhere = stack.logs().filter((l) => l.event !== 'login.failed' && JSON.stringify(l).includes(expected.code));
+  t.deepEqual(elsewhere, [], 'the reason code is logged in the login.failed line only');
   const logText = stack.logText();
   for (const secret of expected.secrets ?? []) if (secret) t.false(logText.includes(secret), 'no token, code or state in the log');
 }

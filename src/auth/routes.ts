@@ -60,7 +60,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       await next();
     } catch (err) {
       // The one log line of a failed login (the error handler does not log LoginErrors again).
-      if (err instanceof LoginError) logger.warn({ event: 'login.failed', reason: err.code, detail: err.detail }, 'login failed');
+      if (err instanceof LoginError) logger.warn({ event: 'login.failed', reason: err.code, detail: err.detail, requestId: ctx.state.requestId }, 'login failed');
       throw err;
     }
   }, parseForm, async function callback(ctx) {

@@ -74,6 +74,8 @@ export async function assertLoginFailed(t: ExecutionContext, stack: StackLike, u
   const failures = stack.logs().filter((l) => l.event === 'login.failed').slice(expected.failuresBefore ?? 0);
   t.is(failures.length, 1, `one login.failed line, got ${JSON.stringify(failures)}`);
   t.is(failures[0]?.reason, expected.code);
+  t.is(failures[0]?.requestId, res.headers['x-request-id'], 'the line carries the reference shown on the page');
+  t.true(res.body.includes(String(res.headers['x-request-id'])), 'the page shows the reference');
   const elsewhere = stack.logs().filter((l) => l.event !== 'login.failed' && JSON.stringify(l).includes(expected.code));
   t.deepEqual(elsewhere, [], 'the reason code is logged in the login.failed line only');
   const logText = stack.logText();

@@ -34,6 +34,8 @@ export interface Scenario {
   tokenResponse?: { status: number; body: unknown };
   /** The RFC 9207 `iss` response parameter: another value, or `null` to leave it out. */
   issParameter?: string | null;
+  /** The token endpoint drops the connection without answering (an outage). */
+  dropTokenConnection?: boolean;
 }
 
 export interface EvilIdpOptions {
@@ -179,6 +181,10 @@ export async function startEvilIdp(options: EvilIdpOptions): Promise<EvilIdp> {
     const challenge = createHash('sha256').update(body.get('code_verifier') ?? '').digest('base64url');
     if (challenge !== pending.codeChallenge) return send(res, 400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
     const { scenario } = pending;
+    if (scenario.dropTokenConnection) {
+      req.socket.destroy();
+      return;
+    }
     if (scenario.tokenResponse) {
       const { status, body: answer } = scenario.tokenResponse;
       return send(res, status, answer, typeof answer === 'string' ? 'text/html' : 'application/json');

@@ -79,6 +79,7 @@ const CASES: Case[] = [
   { name: 'token endpoint error JSON (400 invalid_grant)', scenario: () => ({ tokenResponse: { status: 400, body: { error: 'invalid_grant' } } }), code: 'ERR_LOGIN_TOKEN_ENDPOINT', status: 502, flows: ['code'] },
   { name: 'token endpoint 500 with an error body', scenario: () => ({ tokenResponse: { status: 500, body: { error: 'server_error' } } }), code: 'ERR_LOGIN_TOKEN_ENDPOINT', status: 502, flows: ['code'] },
   { name: 'token endpoint 503 HTML page', scenario: () => ({ tokenResponse: { status: 503, body: '<h1>Service Unavailable</h1>' } }), code: 'ERR_LOGIN_TOKEN_ENDPOINT', status: 502, flows: ['code'] },
+  { name: 'token endpoint that drops the connection', scenario: () => ({ dropTokenConnection: true }), code: 'ERR_LOGIN_IDP_UNREACHABLE', status: 502, flows: ['code'] },
   { name: 'token endpoint 200 that is not JSON', scenario: () => ({ tokenResponse: { status: 200, body: '<h1>Hello</h1>' } }), code: 'ERR_LOGIN_TOKEN_ENDPOINT', status: 502, flows: ['code'] },
 ];
 

@@ -65,6 +65,18 @@ test('the transaction cookie is bff.tx.<state>: encrypted, HttpOnly, SameSite=No
   t.is(stack.store.created, 0);
 });
 
+test('with the IdP on another site (127.0.0.1) than the app (localhost) the login completes over HTTP', async (t) => {
+  // The browser half of this (SameSite) is proven by the e2e suite: tough-cookie ignores SameSite.
+  const stack = await stackFor(t, { idpHost: '127.0.0.1' });
+  t.regex(stack.idp.issuer, /^http:\/\/127\.0\.0\.1:/);
+  const ua = new UserAgent(stack.appUrl);
+  const form = await ua.loginUntilCallback('alice', 'alice-password', '/profile');
+  const callback = await ua.postCallback(form, new URL(stack.idp.issuer).origin);
+  t.is(callback.statusCode, 303);
+  t.is(callback.headers.location, '/profile');
+  t.regex((await ua.navigate('/profile')).body, /alice@example\.test/);
+});
+
 test('two tabs that start a login at the same time both finish it, in either order', async (t) => {
   const stack = await stackFor(t);
   const ua = new UserAgent(stack.appUrl);
@@ -151,6 +163,7 @@ test('two identical callback POSTs at the same moment redeem the code once; the 
   t.deepEqual(statuses, [303, 400]);
   const loser = answers.find((r) => r.statusCode === 400)!;
   t.regex(loser.body, /data-code="ERR_LOGIN_STATE_USED"/);
+  t.is(stack.idp.stats.tokenRequests, 1, 'one token request');
   t.is(stack.idp.stats.authorizationCodeRequests, 1, 'the code went to the token endpoint once');
   t.is(stack.store.created, 1);
 

@@ -27,6 +27,7 @@ export function jwsKid(jws: unknown): string | undefined {
   }
 }
 
+/** One per app: the last JWKS seen, and when a `kid` miss last forced a download. */
 export class JwksCache {
   #current: client.ExportedJWKSCache | undefined;
   #lastForcedRefetch = -Infinity;

@@ -12,7 +12,7 @@ import { sessionIdHash, type Logger } from '../log.ts';
 import { markSessionCreation, sessionState } from '../session/session-middleware.ts';
 import { buildAuthorizationRequest, completeLogin } from './flow.ts';
 import { jwsKid } from './jwks-cache.ts';
-import { loginErrorFrom, loginFailure, type LoginFailureCode } from './oidc-errors.ts';
+import { loginErrorFrom, loginFailure } from './oidc-errors.ts';
 import type { OidcClient } from './oidc.ts';
 import { safeReturnTo } from './return-to.ts';
 import { TRANSACTION_TTL, type TransactionCookies } from './transaction-cookies.ts';
@@ -70,7 +70,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   async function handleCallback(ctx: Koa.Context): Promise<void> {
     const form = callbackForm(ctx.request.body);
     const state = form.state;
-    if (!state) throw fail('ERR_LOGIN_STATE_MISSING', '/');
+    if (!state) throw loginFailure('ERR_LOGIN_STATE_MISSING', '/');
     const tx = await transactions.take(ctx, state);
     if (!tx) {
       // The same browser re-sending the callback of the login that created its session: land back on the page.
@@ -80,12 +80,12 @@ export function authRoutes(options: AuthRoutesOptions): Router {
         ctx.redirect(current.returnTo);
         return;
       }
-      throw fail('ERR_LOGIN_STATE_UNKNOWN', '/');
+      throw loginFailure('ERR_LOGIN_STATE_UNKNOWN', '/');
     }
-    if (tx.iat + TRANSACTION_TTL < Math.floor(now() / 1000)) throw fail('ERR_LOGIN_STATE_EXPIRED', tx.returnTo);
+    if (tx.iat + TRANSACTION_TTL < Math.floor(now() / 1000)) throw loginFailure('ERR_LOGIN_STATE_EXPIRED', tx.returnTo);
     // Claimed before the token request: two identical POSTs redeem the code once (RFC 6749 4.1.2, 10.5).
     if (!(await store.claimOnce(`state:${digest(state)}`, TRANSACTION_TTL))) {
-      throw fail('ERR_LOGIN_STATE_USED', tx.returnTo);
+      throw loginFailure('ERR_LOGIN_STATE_USED', tx.returnTo);
     }
     const config = oidc.callbackConfiguration(options.responseType === 'id_token' ? jwsKid(form.id_token) : undefined);
     let result;
@@ -158,10 +158,6 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       absoluteExpiresAt: Math.floor(record.absoluteExpiresAt / 1000),
     };
   });
-
-  function fail(code: LoginFailureCode, retryPath: string): LoginError {
-    return loginFailure(code, retryPath);
-  }
 
   return router;
 }

@@ -18,6 +18,8 @@ import type { SessionStore } from '../../src/session/store.ts';
 export const CLIENT_ID = 'test-client';
 export const CLIENT_SECRET = 'test-client-secret-that-is-long-enough';
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+/** Settings for tests that log in many times at once on a busy machine: IdP calls may take long. */
+export const GENEROUS: Record<string, string> = { IDP_TIMEOUT: '30' };
 
 export interface StackOptions {
   /** Extra app settings (environment variable names, as in .env). */

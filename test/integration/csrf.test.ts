@@ -4,13 +4,13 @@
  * CSRF token. Every refusal is a 403 and leaves the session as it was.
  */
 import test from 'ava';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { GENEROUS, startStack, type Stack } from '../helpers/stack.ts';
 import { readForm, UserAgent } from '../helpers/user-agent.ts';
 
 let stack: Stack;
 let appOrigin: string;
 test.before(async () => {
-  stack = await startStack();
+  stack = await startStack({ env: GENEROUS })
   appOrigin = new URL(stack.appUrl).origin;
 });
 test.after.always(async () => {

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { parse } from 'node-html-parser';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { GENEROUS, startStack, type Stack } from '../helpers/stack.ts';
 import { UserAgent, type Res } from '../helpers/user-agent.ts';
 
 const NAME = '<img src=x onerror=alert(1)>';
@@ -16,6 +16,7 @@ const CLAIM_NAME = '<svg onload=alert(4)>';
 let stack: Stack;
 test.before(async () => {
   stack = await startStack({
+    env: GENEROUS,
     accounts: [{ username: 'html', password: 'html-password', claims: { sub: 'html-sub', name: NAME, email: EMAIL, nickname: NICKNAME, [CLAIM_NAME]: 'x' } }],
   });
 });

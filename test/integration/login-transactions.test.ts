@@ -8,12 +8,12 @@ import test, { type ExecutionContext } from 'ava';
 import got from 'got';
 import { Cookie } from 'tough-cookie';
 import { assertLoginFailed, countingStore, setCookies } from '../helpers/login-assertions.ts';
-import { CLIENT_ID, CLIENT_SECRET, startStack, type Stack, type StackOptions } from '../helpers/stack.ts';
+import { CLIENT_ID, CLIENT_SECRET, GENEROUS, startStack, type Stack, type StackOptions } from '../helpers/stack.ts';
 import { readForm, UserAgent, type Res } from '../helpers/user-agent.ts';
 
 async function stackFor(t: ExecutionContext, options: StackOptions = {}): Promise<Stack & { store: ReturnType<typeof countingStore> }> {
   const store = countingStore();
-  const stack = await startStack({ ...options, store });
+  const stack = await startStack({ ...options, store, env: { ...GENEROUS, ...options.env } });
   t.teardown(async () => {
     await stack.close();
     await store.close();

@@ -3,14 +3,18 @@
  * dev-idp login form, the form_post callback; the callback's redirect must stay on the app's
  * origin: `/` for every unsafe payload, the normalised path for harmless ones.
  */
-import test from 'ava';
+import anyTest, { type TestFn } from 'ava';
 import { RETURN_TO_PAYLOADS } from '../helpers/return-to-payloads.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { GENEROUS, startStack, type Stack } from '../helpers/stack.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
+
+// One login after another: 40-odd simultaneous logins on a busy 2-core machine can outlast
+// IDP_TIMEOUT and fail for reasons that have nothing to do with returnTo.
+const test = anyTest.serial as TestFn;
 
 let stack: Stack;
 test.before(async () => {
-  stack = await startStack();
+  stack = await startStack({ env: GENEROUS });
 });
 test.after.always(async () => {
   await stack?.close();

@@ -6,12 +6,12 @@
  */
 import test from 'ava';
 import { parse } from 'node-html-parser';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { GENEROUS, startStack, type Stack } from '../helpers/stack.ts';
 import { readForm, UserAgent, type Res } from '../helpers/user-agent.ts';
 
 let stack: Stack;
 test.before(async () => {
-  stack = await startStack();
+  stack = await startStack({ env: GENEROUS })
 });
 test.after.always(async () => {
   await stack?.close();

@@ -6,13 +6,13 @@
 import test from 'ava';
 import got from 'got';
 import { Cookie } from 'tough-cookie';
-import { listenFirst, SESSION_SECRET, startApp, startStack, type Stack } from '../helpers/stack.ts';
+import { GENEROUS, listenFirst, SESSION_SECRET, startApp, startStack, type Stack } from '../helpers/stack.ts';
 import { readForm, UserAgent } from '../helpers/user-agent.ts';
 import { setCookies } from '../helpers/login-assertions.ts';
 
 let stack: Stack;
 test.before(async () => {
-  stack = await startStack();
+  stack = await startStack({ env: GENEROUS })
 });
 test.after.always(async () => {
   await stack?.close();
@@ -127,7 +127,7 @@ test('logout destroys the server-side session: a copied cookie no longer works',
 
 test('https BASE_URL behind a proxy (TRUST_PROXY=1, X-Forwarded-Proto: https): Secure __Host- cookies that work', async (t) => {
   const publicUrl = 'https://app.example.test';
-  const proxied = await startStack({ env: { BASE_URL: publicUrl, TRUST_PROXY: '1' } });
+  const proxied = await startStack({ env: { ...GENEROUS, BASE_URL: publicUrl, TRUST_PROXY: '1' } });
   t.teardown(() => proxied.close());
   // The test talks to the app directly, as the TLS-terminating proxy would.
   const ua = new UserAgent(proxied.appUrl, { 'x-forwarded-proto': 'https' });
@@ -158,7 +158,7 @@ test('https BASE_URL behind a proxy (TRUST_PROXY=1, X-Forwarded-Proto: https): S
 });
 
 test('without TRUST_PROXY the same https deployment cannot set its Secure session cookie (the setting is what makes it work)', async (t) => {
-  const direct = await startStack({ env: { BASE_URL: 'https://app.example.test', TRUST_PROXY: '0' } });
+  const direct = await startStack({ env: { ...GENEROUS, BASE_URL: 'https://app.example.test', TRUST_PROXY: '0' } });
   t.teardown(() => direct.close());
   const ua = new UserAgent(direct.appUrl, { 'x-forwarded-proto': 'https' });
   const start = await ua.http.get(ua.url('/login'));

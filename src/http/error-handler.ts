@@ -74,7 +74,7 @@ export function errorHandler(options: ErrorHandlerOptions): Koa.Middleware {
 
     ctx.status = view.status;
     const retryUrl = err instanceof LoginError ? loginPath(err.retryPath) : undefined;
-    const heading = err instanceof LoginError ? 'Login failed' : undefined;
+    const heading = err instanceof LoginError ? 'Login not completed' : undefined;
     const data = { ...options.pageData?.(ctx), status: view.status, code: view.code, message: view.message, heading, requestId, retryUrl, user: undefined };
     if (hx.request) {
       ctx.type = 'html';

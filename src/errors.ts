@@ -71,7 +71,8 @@ export class UnavailableError extends AppError {
 
 /** What may leave the server for `err`: status, code and message, never a stack or private detail. */
 export function publicView(err: unknown): { status: number; code: string; message: string; expose: boolean } {
-  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.expose || err.status === 503 ? err.publicMessage : 'Something went wrong.', expose: err.expose };
+  // A LoginError's message is written for the user whatever its status (502: "the identity provider could not complete the login").
+  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.expose || err.status === 503 || err instanceof LoginError ? err.publicMessage : 'Something went wrong.', expose: err.expose };
   const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500;
   const expose = status >= 400 && status < 500 && (err as { expose?: boolean }).expose === true;
   if (status >= 400 && status < 500) return { status, code: `ERR_HTTP_${status}`, message: expose ? String((err as Error).message) : httpMessage(status), expose };

@@ -4,6 +4,7 @@
  * form_post callback (OIDC Core 3.1.3.7 / 3.2.2.11, RFC 9207) with openid-client.
  */
 import * as client from 'openid-client';
+import { loginFailure } from './oidc-errors.ts';
 import type { LoginTransaction } from './transaction.ts';
 
 export interface AuthorizationRequest {
@@ -55,9 +56,28 @@ export interface LoginResult {
  * Validates the POSTed authorization response against `transaction` and, for `code`, redeems the
  * code at the token endpoint. The request is rebuilt from the parsed form with the *configured*
  * redirect URI as its URL (never the Host header).
- * @throws openid-client errors (map them with loginErrorFrom).
+ * @param config from `OidcClient.callbackConfiguration()` (verifies ID token signatures in both flows).
+ * @param options.now ms since the epoch; options.clockTolerance seconds.
+ * @throws openid-client errors (map them with loginErrorFrom), or a LoginError `ERR_LOGIN_ID_TOKEN_IAT`.
  */
 export async function completeLogin(
+  config: client.Configuration,
+  form: Record<string, string>,
+  transaction: LoginTransaction,
+  options: { redirectUri: URL; responseType: 'code' | 'id_token'; now: number; clockTolerance: number },
+): Promise<LoginResult> {
+  const result = await validateResponse(config, form, transaction, options);
+  // oauth4webapi checks only the type of `iat`; a token "issued" beyond the allowed skew in the
+  // future means a wrong clock or a forged token (OIDC Core 3.1.3.7 step 10).
+  const iat = result.claims.iat;
+  const nowSeconds = Math.floor(options.now / 1000);
+  if (iat > nowSeconds + options.clockTolerance) {
+    throw loginFailure('ERR_LOGIN_ID_TOKEN_IAT', transaction.returnTo, { detail: `iat is ${iat - nowSeconds} s ahead (tolerance ${options.clockTolerance} s)` });
+  }
+  return result;
+}
+
+async function validateResponse(
   config: client.Configuration,
   form: Record<string, string>,
   transaction: LoginTransaction,

@@ -107,6 +107,7 @@ export function createBff(app: Koa, options: BffOptions): Bff {
     scope: options.scope,
     responseType: options.responseType,
     logger: options.logger,
+    clockTolerance: options.clockTolerance,
     now,
   });
   const refresher = createRefresher({ store: options.store, oidc, refreshSkew: options.refreshSkew, idpTimeout: options.idpTimeout, logger: options.logger, now });

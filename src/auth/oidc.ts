@@ -4,6 +4,7 @@
  */
 import * as client from 'openid-client';
 import { UnavailableError } from '../errors.ts';
+import { JwksCache } from './jwks-cache.ts';
 
 export interface OidcOptions {
   issuer: URL;
@@ -24,6 +25,15 @@ export interface OidcOptions {
 export interface OidcClient {
   /** The discovered configuration; throws {@link UnavailableError} (`ERR_IDP_UNAVAILABLE`) while discovery has not succeeded. */
   configuration(): client.Configuration;
+  /**
+   * A new configuration for validating one callback: ID token signatures are always verified
+   * (also for the code flow, where openid-client would otherwise rely on TLS, OIDC Core 3.1.3.7
+   * step 6), against the shared JWKS cache, which is refetched when the token's `kid` is unknown
+   * (see jwks-cache.ts).
+   * @param idTokenKid the `kid` of the ID token, when already known (id_token response type).
+   * @throws {UnavailableError} like {@link configuration}.
+   */
+  callbackConfiguration(idTokenKid?: string): client.Configuration;
   /** True once discovery succeeded. */
   readonly ready: boolean;
   /** Resolves when discovery succeeds (for tests and startup logs); never rejects. */
@@ -40,6 +50,7 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let resolveReady!: () => void;
+  const jwks = new JwksCache();
   const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
 
   async function attempt(delay: number): Promise<void> {
@@ -71,10 +82,28 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   }
   void attempt(250);
 
+  function configuration(): client.Configuration {
+    if (!config) throw new UnavailableError('ERR_IDP_UNAVAILABLE', 'The identity provider cannot be reached. Please try again in a moment.');
+    return config;
+  }
+
   return {
-    configuration() {
-      if (!config) throw new UnavailableError('ERR_IDP_UNAVAILABLE', 'The identity provider cannot be reached. Please try again in a moment.');
-      return config;
+    configuration,
+    callbackConfiguration(idTokenKid) {
+      const server = configuration().serverMetadata();
+      const fresh = new client.Configuration(
+        server,
+        options.clientId,
+        { client_secret: options.clientSecret, [client.clockTolerance]: options.clockTolerance },
+        client.ClientSecretBasic(options.clientSecret),
+      );
+      fresh.timeout = options.timeout;
+      if (options.allowInsecureIssuer) client.allowInsecureRequests(fresh);
+      if (options.responseType === 'id_token') client.useIdTokenResponseType(fresh);
+      else client.enableNonRepudiationChecks(fresh);
+      fresh[client.customFetch] = jwks.fetchFor(fresh, { jwksUri: server.jwks_uri, tokenEndpoint: server.token_endpoint });
+      jwks.seed(fresh, idTokenKid);
+      return fresh;
     },
     get ready() {
       return config !== undefined;

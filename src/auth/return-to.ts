@@ -4,8 +4,9 @@
  */
 
 const MAX_LENGTH = 2048;
-// Control characters and backslashes: browsers treat `\` as `/`, so `/\evil.com` is protocol-relative.
-const FORBIDDEN = /[\u0000-\u001f\u007f\\]/;
+// Control characters (C0, DEL, C1) and backslashes: browsers treat `\` as `/`, so `/\evil.com` is
+// protocol-relative, and the URL parser drops tabs and newlines, so `/\t/evil.com` is too.
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\\]/;
 const AUTH_ROUTES = new Set(['/login', '/callback', '/logout', '/backchannel-logout']);
 
 /**
@@ -16,7 +17,7 @@ const AUTH_ROUTES = new Set(['/login', '/callback', '/logout', '/backchannel-log
  */
 export function safeReturnTo(candidate: unknown, base: URL): string {
   if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > MAX_LENGTH) return '/';
-  if (!candidate.startsWith('/') || candidate.startsWith('//')) return '/';
+  if (!isLocalPath(candidate)) return '/';
   let decoded = candidate;
   for (let i = 0; i < 3; i++) {
     if (FORBIDDEN.test(decoded) || decoded.startsWith('//')) return '/';
@@ -37,8 +38,27 @@ export function safeReturnTo(candidate: unknown, base: URL): string {
     return '/';
   }
   if (url.origin !== base.origin) return '/';
-  if (AUTH_ROUTES.has(url.pathname)) return '/';
-  return `${url.pathname}${url.search}${url.hash}`;
+  if (isAuthRoute(url.pathname)) return '/';
+  const normalised = `${url.pathname}${url.search}${url.hash}`;
+  // Checked again after normalisation: the URL parser resolves dot segments, so `/.//evil.com`
+  // and `/a/..//evil.com` come out as the protocol-relative `//evil.com`.
+  return isLocalPath(normalised) ? normalised : '/';
+}
+
+/** An absolute path of this origin: one leading `/`, not `//`, no control character or backslash. */
+function isLocalPath(value: string): boolean {
+  return value.startsWith('/') && !value.startsWith('//') && !FORBIDDEN.test(value);
+}
+
+/** `/login`, `/LOGIN/`, `/%6Cogin`...: the router matches paths case-insensitively, so compare likewise (no login loops). */
+function isAuthRoute(pathname: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return true;
+  }
+  return AUTH_ROUTES.has(decoded.toLowerCase().replace(/\/+$/, '') || '/');
 }
 
 /**

@@ -11,7 +11,8 @@ import { isSameOrigin, newCsrfSecret, requireApiHeader, verifyFormRequest } from
 import { sessionIdHash, type Logger } from '../log.ts';
 import { markSessionCreation, sessionState } from '../session/session-middleware.ts';
 import { buildAuthorizationRequest, completeLogin } from './flow.ts';
-import { loginErrorFrom } from './oidc-errors.ts';
+import { jwsKid } from './jwks-cache.ts';
+import { loginErrorFrom, loginFailure } from './oidc-errors.ts';
 import type { OidcClient } from './oidc.ts';
 import { safeReturnTo } from './return-to.ts';
 import { TRANSACTION_TTL, type TransactionCookies } from './transaction-cookies.ts';
@@ -28,6 +29,8 @@ export interface AuthRoutesOptions {
   scope: string;
   responseType: 'code' | 'id_token';
   logger: Logger;
+  /** Seconds of clock difference accepted with the IdP. */
+  clockTolerance: number;
   now: () => number;
 }
 
@@ -39,7 +42,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   const { oidc, transactions, store, baseUrl, logger, now } = options;
   const router = new Router();
   // Forms only, small: an authorization response is a few kilobytes at most.
-  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '64kb', onerror: () => { throw new LoginError(400, 'ERR_LOGIN_BAD_REQUEST', 'The login response could not be read.', '/'); } });
+  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '64kb', onerror: () => { throw loginFailure('ERR_LOGIN_BAD_REQUEST', '/'); } });
 
   router.get('/login', async function login(ctx) {
     const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl);
@@ -50,19 +53,24 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     ctx.redirect(url.href);
   });
 
-  router.post('/callback', parseForm, async function callback(ctx) {
+  // Every answer of /callback depends on (and may create) the session: never cached.
+  router.post('/callback', async function logLoginFailure(ctx, next) {
+    ctx.set('Cache-Control', 'no-store');
     try {
-      await handleCallback(ctx);
+      await next();
     } catch (err) {
-      if (err instanceof LoginError) logger.warn({ event: 'login.failed', reason: err.code, detail: err.detail }, 'login failed');
+      // The one log line of a failed login (the error handler does not log LoginErrors again).
+      if (err instanceof LoginError) logger.warn({ event: 'login.failed', reason: err.code, detail: err.detail, requestId: ctx.state.requestId }, 'login failed');
       throw err;
     }
+  }, parseForm, async function callback(ctx) {
+    await handleCallback(ctx);
   });
 
   async function handleCallback(ctx: Koa.Context): Promise<void> {
     const form = callbackForm(ctx.request.body);
     const state = form.state;
-    if (!state) throw fail('ERR_LOGIN_STATE_MISSING', 'The login response was incomplete.', '/');
+    if (!state) throw loginFailure('ERR_LOGIN_STATE_MISSING', '/');
     const tx = await transactions.take(ctx, state);
     if (!tx) {
       // The same browser re-sending the callback of the login that created its session: land back on the page.
@@ -72,19 +80,19 @@ export function authRoutes(options: AuthRoutesOptions): Router {
         ctx.redirect(current.returnTo);
         return;
       }
-      throw fail('ERR_LOGIN_STATE_UNKNOWN', 'This login attempt is unknown or was already used.', '/');
+      throw loginFailure('ERR_LOGIN_STATE_UNKNOWN', '/');
     }
-    if (tx.iat + TRANSACTION_TTL < Math.floor(now() / 1000)) throw fail('ERR_LOGIN_STATE_EXPIRED', 'This login attempt took too long.', tx.returnTo);
+    if (tx.iat + TRANSACTION_TTL < Math.floor(now() / 1000)) throw loginFailure('ERR_LOGIN_STATE_EXPIRED', tx.returnTo);
     // Claimed before the token request: two identical POSTs redeem the code once (RFC 6749 4.1.2, 10.5).
     if (!(await store.claimOnce(`state:${digest(state)}`, TRANSACTION_TTL))) {
-      throw fail('ERR_LOGIN_STATE_USED', 'This login attempt was already used.', tx.returnTo);
+      throw loginFailure('ERR_LOGIN_STATE_USED', tx.returnTo);
     }
-    const config = oidc.configuration();
+    const config = oidc.callbackConfiguration(options.responseType === 'id_token' ? jwsKid(form.id_token) : undefined);
     let result;
     try {
-      result = await completeLogin(config, form, tx, { redirectUri: options.redirectUri, responseType: options.responseType, now: now() });
+      result = await completeLogin(config, form, tx, { redirectUri: options.redirectUri, responseType: options.responseType, now: now(), clockTolerance: options.clockTolerance });
     } catch (err) {
-      throw loginErrorFrom(err, tx.returnTo);
+      throw loginErrorFrom(err, tx.returnTo, config.clientMetadata().client_id);
     }
     const claims = result.claims as Record<string, unknown>;
     markSessionCreation(ctx);
@@ -151,10 +159,6 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     };
   });
 
-  function fail(code: string, message: string, retryPath: string): LoginError {
-    return new LoginError(400, code, message, retryPath);
-  }
-
   return router;
 }
 
@@ -164,7 +168,7 @@ function callbackForm(body: unknown): Record<string, string> {
   for (const field of CALLBACK_FIELDS) {
     const value = (body as Record<string, unknown>)[field];
     // A repeated parameter is malformed (RFC 6749 3.1): refuse rather than pick one.
-    if (Array.isArray(value)) throw new LoginError(400, 'ERR_LOGIN_BAD_REQUEST', 'The login response could not be read.', '/');
+    if (Array.isArray(value)) throw loginFailure('ERR_LOGIN_BAD_REQUEST', '/');
     if (typeof value === 'string') form[field] = value;
   }
   return form;

@@ -41,10 +41,16 @@ export function userSession(ctx: Koa.Context): UserSessionData | undefined {
   return session as unknown as UserSessionData;
 }
 
-/** Replaces the session content with `data` (keeping the same session id). */
+/**
+ * Replaces the session content with `data` (keeping the same session id until regenerated).
+ * Whatever the browser's previous session held (another user's login, a planted session's
+ * extra fields) is dropped first, so nothing carries over into the new login.
+ */
 export function writeUserSession(ctx: Koa.Context, data: UserSessionData): void {
-  const session = (ctx as unknown as SessionHolder).session;
+  const session = (ctx as unknown as { session: (Record<string, unknown> & { toJSON(): Record<string, unknown> }) | null }).session;
   if (!session) throw new Error('session middleware is not mounted');
+  // toJSON lists exactly the data fields (koa-session keeps its own state in `_`-prefixed and private fields).
+  for (const key of Object.keys(session.toJSON())) delete session[key];
   Object.assign(session, data);
 }
 

@@ -43,7 +43,8 @@ export function errorHandler(options: ErrorHandlerOptions): Koa.Middleware {
     const requestId = String(ctx.state.requestId ?? '');
     const detail = err instanceof AppError ? err.detail : undefined;
     if (view.status >= 500 && !(err instanceof AppError)) logger.error({ err, requestId }, 'unhandled error');
-    else logger.info({ requestId, code: view.code, status: view.status, detail }, 'request refused');
+    // A LoginError was logged once already, as `login.failed` with its reason, by the BFF layer.
+    else if (!(err instanceof LoginError)) logger.info({ requestId, code: view.code, status: view.status, detail }, 'request refused');
 
     ctx.vary('HX-Request');
     ctx.set('Cache-Control', 'no-store');
@@ -73,7 +74,8 @@ export function errorHandler(options: ErrorHandlerOptions): Koa.Middleware {
 
     ctx.status = view.status;
     const retryUrl = err instanceof LoginError ? loginPath(err.retryPath) : undefined;
-    const data = { ...options.pageData?.(ctx), status: view.status, code: view.code, message: view.message, requestId, retryUrl, user: undefined };
+    const heading = err instanceof LoginError ? 'Login not completed' : undefined;
+    const data = { ...options.pageData?.(ctx), status: view.status, code: view.code, message: view.message, heading, requestId, retryUrl, user: undefined };
     if (hx.request) {
       ctx.type = 'html';
       ctx.body = renderer.render('partials/error', data);

@@ -18,6 +18,8 @@ import type { SessionStore } from '../../src/session/store.ts';
 export const CLIENT_ID = 'test-client';
 export const CLIENT_SECRET = 'test-client-secret-that-is-long-enough';
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+/** Settings for tests that log in many times at once on a busy machine: IdP calls may take long. */
+export const GENEROUS: Record<string, string> = { IDP_TIMEOUT: '30' };
 
 export interface StackOptions {
   /** Extra app settings (environment variable names, as in .env). */
@@ -30,6 +32,8 @@ export interface StackOptions {
   store?: SessionStore;
   /** Start the dev resource server (default false). */
   api?: boolean;
+  /** The app's clock in ms (createApp deps.now), e.g. to age login transactions. */
+  now?: () => number;
 }
 
 export interface Stack {
@@ -48,31 +52,54 @@ export interface Stack {
 
 /** Listens first (so the app's base URL and the IdP's client registration agree on the port), then builds both. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const appUrl = `http://localhost:${port}`;
+  const { server, port, appUrl } = await listenFirst();
   const idp = await startDevIdp({
     port: 0,
     host: options.idpHost ?? 'localhost',
-    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseUrl: appUrl }],
+    // BASE_URL may differ from where the test reaches the app (an https URL behind a simulated proxy).
+    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseUrl: options.env?.BASE_URL ?? appUrl }],
     dataDir: mkdtempSync(path.join(os.tmpdir(), 'bff-idp-')),
     apiPort: options.api ? 0 : false,
     logger: () => undefined,
     ...(options.accounts ? { accounts: options.accounts } : {}),
     ...(options.ttl ? { ttl: options.ttl } : {}),
   });
+  const running = await startApp(server, port, appUrl, idp.issuer, {
+    ...options,
+    env: { ...(idp.apiUrl ? { REMOTE_API_URL: idp.apiUrl } : {}), ...options.env },
+  });
+  return {
+    ...running, idp,
+    async close() {
+      await running.close();
+      await idp.close();
+    },
+  };
+}
+
+/** An http server on a free port of 127.0.0.1, reached as http://localhost:<port>; the app is attached later. */
+export async function listenFirst(): Promise<{ server: http.Server; port: number; appUrl: string }> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return { server, port, appUrl: `http://localhost:${port}` };
+}
+
+/** The app half of a stack: builds the app against `issuer`, attaches it to `server` and waits for discovery. */
+export async function startApp(
+  server: http.Server, port: number, appUrl: string, issuer: string,
+  options: Pick<StackOptions, 'env' | 'store' | 'now'> = {},
+): Promise<Omit<Stack, 'idp'>> {
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: String(port),
     BASE_URL: appUrl,
-    ISSUER_BASE_URL: idp.issuer,
+    ISSUER_BASE_URL: issuer,
     CLIENT_ID,
     CLIENT_SECRET,
     SESSION_SECRET,
     SESSION_STORE: 'memory',
     DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bff-data-')),
-    ...(idp.apiUrl ? { REMOTE_API_URL: idp.apiUrl } : {}),
     ...options.env,
   });
   const chunks: string[] = [];
@@ -81,19 +108,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     destination: new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } }),
   });
   const store = options.store ?? createMemoryStore();
-  const app = createApp(config, { store, logger });
+  const app = createApp(config, { store, logger, ...(options.now ? { now: options.now } : {}) });
   server.on('request', app.koa.callback());
   await app.bff.oidc.whenReady();
   const logs = () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   return {
-    appUrl, idp, app, config, store, server, logs,
+    appUrl, app, config, store, server, logs,
     logText: () => chunks.join(''),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();
       if (!options.store) await store.close();
-      await idp.close();
     },
   };
 }

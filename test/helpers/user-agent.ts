@@ -62,6 +62,9 @@ export class UserAgent {
     const start = await this.http.get(this.url(`/login?returnTo=${encodeURIComponent(returnTo)}`));
     if (start.statusCode !== 302) throw new Error(`/login answered ${start.statusCode}: ${start.body}`);
     const loginPage = await this.navigate(start.headers.location!);
+    // An IdP that still has a session for this browser answers with the form_post page at once.
+    const direct = parse(loginPage.body).querySelector('form');
+    if (direct?.getAttribute('action')?.endsWith('/callback')) return readForm(loginPage.body);
     return this.submitCredentials(loginPage, username, password);
   }
 

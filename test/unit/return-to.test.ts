@@ -1,0 +1,35 @@
+import test from 'ava';
+import { returnToFromCurrentUrl, safeReturnTo } from '../../src/auth/return-to.ts';
+import { RETURN_TO_PAYLOADS } from '../helpers/return-to-payloads.ts';
+
+const base = new URL('http://localhost:3000');
+/** A printable, ASCII-only title for a payload. */
+const show = (s: string) => JSON.stringify(s.slice(0, 60)).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+for (const [payload, expected, why] of RETURN_TO_PAYLOADS) {
+  test(`safeReturnTo: ${why} ${show(payload)} -> ${expected}`, (t) => {
+    t.is(safeReturnTo(payload, base), expected);
+  });
+}
+
+test('safeReturnTo: the normalised result is never protocol-relative, whatever the dot segments', (t) => {
+  for (const prefix of ['/.', '/a/..', '/%2e', '/a/%2e%2e', '/./.', '/a/b/../..']) {
+    const result = safeReturnTo(`${prefix}//evil.example/x`, base);
+    t.false(result.startsWith('//'), `${prefix} -> ${result}`);
+    t.is(new URL(result, base).origin, base.origin);
+  }
+});
+
+test('safeReturnTo: non-strings and other origins fall back to /', (t) => {
+  t.is(safeReturnTo(undefined, base), '/');
+  t.is(safeReturnTo(['/a', '/b'], base), '/');
+  t.is(safeReturnTo('http://localhost:3001/profile', base), '/');
+});
+
+test('returnToFromCurrentUrl: a same-origin HX-Current-URL gives its path, anything else /', (t) => {
+  t.is(returnToFromCurrentUrl('http://localhost:3000/profile?x=1', base), '/profile?x=1');
+  t.is(returnToFromCurrentUrl('https://evil.example/profile', base), '/');
+  t.is(returnToFromCurrentUrl('http://localhost:3000/.//evil.example', base), '/');
+  t.is(returnToFromCurrentUrl('not a url', base), '/');
+  t.is(returnToFromCurrentUrl(undefined, base), '/');
+});

@@ -2,14 +2,25 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { createMemoryStore } from './memory-store.ts';
+import { createRedisStore } from './redis-store.ts';
+import { createSqliteStore } from './sqlite-store.ts';
 import type { SessionStore } from './store.ts';
 
 /**
- * Opens the configured store.
- * @throws when the store cannot be opened (bad SQLite path).
+ * Opens the configured store: `sqlite` (default, file `SESSION_SQLITE_PATH`), `redis`
+ * (`REDIS_URL`; returns after at most 2 s even when Redis is down, see redis-store.ts) or `memory`.
+ * @throws when the SQLite file cannot be opened (startup fails with its path).
  */
 export async function createStore(config: Config, logger: Logger): Promise<SessionStore> {
   switch (config.sessionStore) {
+    case 'sqlite':
+      try {
+        return createSqliteStore(config.sqlitePath);
+      } catch (err) {
+        throw new Error(`SESSION_SQLITE_PATH: cannot open ${config.sqlitePath}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    case 'redis':
+      return createRedisStore(config.redisUrl!, { logger });
     case 'memory':
     default:
       if (config.env !== 'test') logger.warn('SESSION_STORE=memory: sessions are lost on restart and not shared between instances (tests and throwaway runs only)');

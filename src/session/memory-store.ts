@@ -10,7 +10,9 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
   const claims = new Map<string, number>();
   const locks = new Map<string, { token: symbol; expiresAt: number }>();
   const live = (r: SessionRecord, now: number) => r.idleExpiresAt > now && r.absoluteExpiresAt > now;
-  const clone = (r: SessionRecord): SessionRecord => structuredClone(r);
+  // Through JSON, as the other stores do: what a test sees here is what SQLite or Redis would return.
+  const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+  const clone = (r: SessionRecord): SessionRecord => ({ ...r, data: json(r.data) });
   const purge = () => {
     const now = Date.now();
     for (const [id, r] of sessions) if (!live(r, now)) sessions.delete(id);
@@ -28,15 +30,19 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
     async create(record) {
       sessions.set(record.id, clone(record));
     },
-    async update(id, data) {
+    async update(id, set, remove = []) {
       const r = sessions.get(id);
       if (!r) return false;
-      r.data = structuredClone(data);
+      for (const [key, value] of Object.entries(set)) {
+        if (value === undefined) delete r.data[key];
+        else r.data[key] = json(value);
+      }
+      for (const key of remove) delete r.data[key];
       return true;
     },
     async touch(id, lastSeenAt, idleExpiresAt) {
       const r = sessions.get(id);
-      if (r) Object.assign(r, { lastSeenAt, idleExpiresAt });
+      if (r && lastSeenAt > r.lastSeenAt) Object.assign(r, { lastSeenAt, idleExpiresAt });
     },
     async destroy(id) {
       sessions.delete(id);

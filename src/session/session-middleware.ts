@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import createSession from 'koa-session';
+import { StoreUnavailableError } from './store-errors.ts';
 import type { SessionRecord, SessionStore } from './store.ts';
 
 export interface SessionMiddlewareOptions {
@@ -34,6 +35,30 @@ export interface SessionState {
 
 const STATE = new WeakMap<Koa.Context, SessionState>();
 const CREATING = new WeakSet<Koa.Context>();
+/** The session data as loaded (or created) in this request: what a save is compared with. */
+const LOADED = new WeakMap<Koa.Context, Record<string, unknown>>();
+/** koa-session's bookkeeping keys; the store enforces expiry itself, so they are not stored. */
+const INTERNAL_KEYS = ['_expire', '_maxAge', '_session'];
+
+/** `sess` without koa-session's bookkeeping keys. */
+function storable(sess: Record<string, unknown>): Record<string, unknown> {
+  const data = { ...sess };
+  for (const key of INTERNAL_KEYS) delete data[key];
+  return data;
+}
+
+/**
+ * The top-level keys of `next` that differ from `previous`, and those it no longer has: what an
+ * update writes, so that concurrent requests changing different keys do not overwrite each other.
+ */
+export function sessionChanges(previous: Record<string, unknown>, next: Record<string, unknown>): { set: Record<string, unknown>; remove: string[] } {
+  const set: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(next)) {
+    if (JSON.stringify(value) !== JSON.stringify(previous[key])) set[key] = value;
+  }
+  const remove = Object.keys(previous).filter((key) => !(key in next));
+  return { set, remove };
+}
 
 /** The session facts of `ctx` (see {@link SessionState}). */
 export function sessionState(ctx: Koa.Context): SessionState {
@@ -43,6 +68,16 @@ export function sessionState(ctx: Koa.Context): SessionState {
     STATE.set(ctx, s);
   }
   return s;
+}
+
+/**
+ * Throws the store failure met while loading this request's session, if any: a route that must
+ * know whether the user is logged in (logout, /api/session) answers 503 rather than guess.
+ * @throws {StoreUnavailableError} (503 `ERR_SESSION_STORE_UNAVAILABLE`).
+ */
+export function assertSessionLoaded(ctx: Koa.Context): void {
+  const { storeError } = sessionState(ctx);
+  if (storeError) throw storeError instanceof StoreUnavailableError ? storeError : new StoreUnavailableError('session', storeError);
 }
 
 /** Marks that the next save of this request's session creates a new record (a login). */
@@ -79,6 +114,7 @@ export function sessionMiddleware(app: Koa, options: SessionMiddlewareOptions): 
         return undefined;
       }
       if (!record) return undefined;
+      if (ctx) LOADED.set(ctx, record.data);
       const t = now();
       if (t - record.lastSeenAt >= touchEveryMs) {
         record.lastSeenAt = t;
@@ -90,6 +126,7 @@ export function sessionMiddleware(app: Koa, options: SessionMiddlewareOptions): 
       return data;
     },
     async set(id: string, sess: Record<string, unknown>, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
+      const data = storable(sess);
       if (ctx && CREATING.has(ctx)) {
         CREATING.delete(ctx);
         const t = now();
@@ -103,17 +140,24 @@ export function sessionMiddleware(app: Koa, options: SessionMiddlewareOptions): 
           idleExpiresAt: Math.min(t + idleMs, t + absoluteMs),
           absoluteExpiresAt: t + absoluteMs,
           userAgent: String(ctx.get('user-agent')).slice(0, 256),
-          data: sess,
+          data,
         };
         await store.create(record);
+        LOADED.set(ctx, data);
         const { data: _data, ...meta } = record;
         sessionState(ctx).record = meta;
         return;
       }
+      const { set, remove } = sessionChanges((ctx && LOADED.get(ctx)) ?? {}, data);
+      if (Object.keys(set).length === 0 && remove.length === 0) return;
       // An update never re-creates a session destroyed meanwhile (logout elsewhere, back-channel logout).
-      await store.update(id, sess);
+      if (await store.update(id, set, remove)) {
+        if (ctx) LOADED.set(ctx, data);
+      }
     },
-    async destroy(id: string) {
+    async destroy(id: string, { ctx }: { ctx?: Koa.Context } = {}) {
+      // koa-session also "destroys" the fresh id it made up for a request without a live session; skip that store call.
+      if (ctx && sessionState(ctx).record?.id !== id) return;
       await store.destroy(id);
     },
   };

@@ -24,7 +24,10 @@ export interface SessionRecord {
   data: Record<string, unknown>;
 }
 
-/** Storage for sessions and single-use markers. All methods reject when the backend is unreachable. */
+/**
+ * Storage for sessions and single-use markers. All methods reject when the backend is unreachable
+ * (with `StoreUnavailableError` from store-errors.ts, a 503).
+ */
 export interface SessionStore {
   /** Human-readable name (`memory`, `sqlite`, `redis`) for logs and readiness. */
   readonly kind: string;
@@ -32,9 +35,18 @@ export interface SessionStore {
   get(id: string, now: number): Promise<SessionRecord | undefined>;
   /** Inserts a new record (a login). */
   create(record: SessionRecord): Promise<void>;
-  /** Replaces `data` of an existing record; returns false (and writes nothing) when it no longer exists. */
-  update(id: string, data: Record<string, unknown>): Promise<boolean>;
-  /** Records activity: sets lastSeenAt and idleExpiresAt of an existing record. */
+  /**
+   * Atomically replaces the top-level keys of `data` given in `set` and deletes those named in
+   * `remove`; other keys are left as they are, so two requests of one session that change different
+   * keys do not overwrite each other. Returns false (and writes nothing) when the record no longer
+   * exists: an update never resurrects a destroyed session.
+   */
+  update(id: string, set: Record<string, unknown>, remove?: readonly string[]): Promise<boolean>;
+  /**
+   * Records activity: sets lastSeenAt and idleExpiresAt of an existing record (never creates one)
+   * and moves its expiry to min(idleExpiresAt, absoluteExpiresAt). Ignored when `lastSeenAt` is not
+   * newer than the stored one, so a late write never shortens a session.
+   */
   touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
   /** Removes one record. Missing ids are ignored. */
   destroy(id: string): Promise<void>;

@@ -1,0 +1,191 @@
+/**
+ * Redis session store (ioredis): several app instances sharing one Redis share sessions, and a
+ * session ended on one instance is gone on all at once (nothing is cached per instance).
+ *
+ * Fault handling: a Redis that is down or frozen must cost a request at most ~1 s and end in a
+ * 503, never a hang or a crash. So: no offline queue (a command while disconnected fails at once),
+ * a command timeout, a socket timeout that drops a connection that stopped answering, in-flight
+ * commands never replayed after a reconnect (the caller was already told they failed), and a
+ * retry strategy that keeps reconnecting for ever, so the app recovers by itself.
+ *
+ * `get` is one HGETALL (one round trip); writes are Lua scripts (see redis-scripts.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../log.ts';
+import { CREATE, DESTROY, DESTROY_INDEXED, TOUCH, UNLOCK, UPDATE } from './redis-scripts.ts';
+import { guarded } from './store-errors.ts';
+import type { SessionRecord, SessionStore } from './store.ts';
+
+export interface RedisStoreOptions {
+  /** Prefix of every key (default `bff:`); lets several apps, or parallel test runs, share one Redis. */
+  prefix?: string;
+  /** Milliseconds before a command, or a connection attempt, is given up. Default 1000. */
+  timeoutMs?: number;
+  /** Milliseconds to wait for the first connection before returning the store anyway. Default 2000. */
+  startupWaitMs?: number;
+  logger?: Logger;
+}
+
+/** The Redis store; `client` is exposed for tests and diagnostics. */
+export interface RedisSessionStore extends SessionStore {
+  readonly client: Redis;
+  readonly prefix: string;
+}
+
+type Args = (string | number)[];
+interface Scripts {
+  bffCreate(...args: Args): Promise<number>;
+  bffUpdate(...args: Args): Promise<number>;
+  bffTouch(...args: Args): Promise<number>;
+  bffDestroy(...args: Args): Promise<number>;
+  bffDestroyIndexed(...args: Args): Promise<number>;
+  bffUnlock(...args: Args): Promise<number>;
+}
+
+const DATA = 'd:';
+
+/** ioredis settings for fast failure and endless reconnection (see the module comment). */
+export function redisClientOptions(timeoutMs: number): RedisOptions {
+  return {
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    // 50 ms, 100 ms, ... then every second, for ever.
+    retryStrategy: (attempt) => Math.min(attempt * 50, 1000),
+  };
+}
+
+/**
+ * Connects to `url` and returns the store once connected, or after `startupWaitMs` when Redis
+ * is not reachable yet (the app then starts, answers 503 to session requests, and reports the
+ * store down in /readyz until Redis answers).
+ */
+export async function createRedisStore(url: string, options: RedisStoreOptions = {}): Promise<RedisSessionStore> {
+  const prefix = options.prefix ?? 'bff:';
+  const logger = options.logger;
+  const redis = new Redis(url, redisClientOptions(options.timeoutMs ?? 1000)) as Redis & Scripts;
+  let down = false;
+  // Without an 'error' listener ioredis reports each failed reconnect on stderr; log an outage once, and its end.
+  redis.on('error', (err: Error) => {
+    if (!down) logger?.warn({ event: 'store.down', store: 'redis', err: err.message }, 'Redis unreachable; session requests answer 503 until it is back');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger?.info({ event: 'store.up', store: 'redis' }, 'Redis reachable again');
+    down = false;
+  });
+  redis.defineCommand('bffCreate', { numberOfKeys: 3, lua: CREATE });
+  redis.defineCommand('bffUpdate', { numberOfKeys: 1, lua: UPDATE });
+  redis.defineCommand('bffTouch', { numberOfKeys: 1, lua: TOUCH });
+  redis.defineCommand('bffDestroy', { numberOfKeys: 0, lua: DESTROY });
+  redis.defineCommand('bffDestroyIndexed', { numberOfKeys: 1, lua: DESTROY_INDEXED });
+  redis.defineCommand('bffUnlock', { numberOfKeys: 1, lua: UNLOCK });
+  await whenReady(redis, options.startupWaitMs ?? 2000);
+
+  const sessionKey = (id: string) => `${prefix}s:${id}`;
+  const subKey = (sub: string) => `${prefix}u:${sub}`;
+  const sidKey = (sid: string) => `${prefix}i:${sid}`;
+  const run = <T>(operation: () => Promise<T>) => guarded('redis', operation);
+
+  return {
+    kind: 'redis',
+    client: redis,
+    prefix,
+    get: (id, now) => run(async () => fromHash(id, await redis.hgetall(sessionKey(id)), now)),
+    create: (r) => run(async () => {
+      const fields: Args = ['sub', r.sub, 'ca', r.createdAt, 'ls', r.lastSeenAt, 'ie', r.idleExpiresAt, 'ae', r.absoluteExpiresAt, 'ua', r.userAgent];
+      if (r.sid !== undefined) fields.push('sid', r.sid);
+      for (const [key, value] of Object.entries(r.data)) if (value !== undefined) fields.push(DATA + key, JSON.stringify(value));
+      const ttl = Math.max(1, Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt);
+      const indexTtl = Math.max(1, r.absoluteExpiresAt - r.lastSeenAt);
+      const key = sessionKey(r.id);
+      await redis.bffCreate(key, subKey(r.sub), r.sid === undefined ? key : sidKey(r.sid), r.id, ttl, r.absoluteExpiresAt, r.lastSeenAt, indexTtl, ...fields);
+    }),
+    update: (id, set, remove = []) => run(async () => {
+      const pairs: Args = [];
+      const removed = [...remove];
+      for (const [key, value] of Object.entries(set)) {
+        if (value === undefined) removed.push(key);
+        else pairs.push(DATA + key, JSON.stringify(value));
+      }
+      return (await redis.bffUpdate(sessionKey(id), pairs.length / 2, ...pairs, ...removed.map((k) => DATA + k))) === 1;
+    }),
+    touch: (id, lastSeenAt, idleExpiresAt) => run(async () => {
+      await redis.bffTouch(sessionKey(id), lastSeenAt, idleExpiresAt);
+    }),
+    destroy: (id) => run(async () => {
+      await redis.bffDestroy(prefix, id);
+    }),
+    listBySub: (sub, now) => run(async () => {
+      const ids = await redis.zrangebyscore(subKey(sub), `(${now}`, '+inf');
+      if (ids.length === 0) return [];
+      const replies = (await redis.pipeline(ids.map((id) => ['hgetall', sessionKey(id)])).exec()) ?? [];
+      const records: SessionRecord[] = [];
+      ids.forEach((id, i) => {
+        const [err, hash] = replies[i] ?? [];
+        if (err) throw err;
+        const record = fromHash(id, hash as Record<string, string>, now);
+        if (record) records.push(record);
+      });
+      return records.sort((a, b) => b.createdAt - a.createdAt);
+    }),
+    destroyBySub: (sub, exceptId) => run(() => redis.bffDestroyIndexed(subKey(sub), prefix, exceptId ?? '')),
+    destroyBySid: (sid) => run(() => redis.bffDestroyIndexed(sidKey(sid), prefix, '')),
+    claimOnce: (key, ttlSeconds) => run(async () => (await redis.set(`${prefix}c:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'),
+    tryLock: (key, ttlMs) => run(async () => {
+      const lockKey = `${prefix}l:${key}`;
+      const token = randomBytes(16).toString('base64url');
+      if ((await redis.set(lockKey, token, 'PX', ttlMs, 'NX')) !== 'OK') return undefined;
+      // Compare-and-delete: after our lock expired someone else may hold it.
+      return () => run(async () => {
+        await redis.bffUnlock(lockKey, token);
+      });
+    }),
+    ping: () => run(async () => {
+      await redis.ping();
+    }),
+    async close() {
+      await redis.quit().catch(() => undefined);
+      redis.disconnect();
+    },
+  };
+}
+
+/** The record stored in `hash` (an HGETALL reply), or undefined when missing or expired at `now`. */
+function fromHash(id: string, hash: Record<string, string>, now: number): SessionRecord | undefined {
+  if (hash.ls === undefined) return undefined;
+  const record: SessionRecord = {
+    id,
+    sub: hash.sub ?? '',
+    sid: hash.sid,
+    createdAt: Number(hash.ca),
+    lastSeenAt: Number(hash.ls),
+    idleExpiresAt: Number(hash.ie),
+    absoluteExpiresAt: Number(hash.ae),
+    userAgent: hash.ua ?? '',
+    data: {},
+  };
+  if (!(record.idleExpiresAt > now && record.absoluteExpiresAt > now)) return undefined;
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith(DATA)) record.data[field.slice(DATA.length)] = JSON.parse(value);
+  }
+  return record;
+}
+
+/** Resolves on the first 'ready', or after `ms` whatever happens. */
+function whenReady(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+  });
+}

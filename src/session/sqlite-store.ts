@@ -1,0 +1,196 @@
+/**
+ * SQLite session store (the default): better-sqlite3 v12 on a file under `.data/`, so sessions
+ * survive a restart of the app. WAL journal (readers never wait for the writer), one prepared
+ * statement per operation, indexes on `sub`, `sid` and expiry, and a periodic purge of expired
+ * rows in small batches so a large backlog never blocks the event loop for long.
+ *
+ * better-sqlite3 is synchronous: every statement here is atomic with respect to the app's other
+ * requests. `update` is a read-modify-write in one IMMEDIATE transaction, atomic across processes too.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { guarded } from './store-errors.ts';
+import type { SessionRecord, SessionStore } from './store.ts';
+
+export interface SqliteStoreOptions {
+  /** Milliseconds between purges of expired rows. Default 5 minutes. */
+  purgeIntervalMs?: number;
+  /** Milliseconds a statement waits for another process's write lock before failing (blocks the event loop). Default 1000. */
+  busyTimeoutMs?: number;
+}
+
+/** The SQLite store, with its purge exposed for tests and maintenance. */
+export interface SqliteSessionStore extends SessionStore {
+  /** Deletes expired sessions, claims and locks now; resolves with the number of sessions removed. */
+  purge(now?: number): Promise<number>;
+}
+
+/** Schema version 1. `expires_at` = min(idle, absolute) expiry: one indexed column for lookups and the purge. */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  sub TEXT NOT NULL,
+  sid TEXT,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  idle_expires_at INTEGER NOT NULL,
+  absolute_expires_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  user_agent TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_sub ON sessions (sub);
+CREATE INDEX IF NOT EXISTS sessions_sid ON sessions (sid) WHERE sid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at INTEGER NOT NULL);
+`;
+
+const PURGE_BATCH = 500;
+const COLUMNS = 'id, sub, sid, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, data';
+
+interface Row {
+  id: string;
+  sub: string;
+  sid: string | null;
+  created_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  user_agent: string;
+  data: string;
+}
+
+const toRecord = (r: Row): SessionRecord => ({
+  id: r.id,
+  sub: r.sub,
+  sid: r.sid ?? undefined,
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+  idleExpiresAt: r.idle_expires_at,
+  absoluteExpiresAt: r.absolute_expires_at,
+  userAgent: r.user_agent,
+  data: JSON.parse(r.data) as Record<string, unknown>,
+});
+
+/**
+ * Opens (creating when missing, with its directory) the SQLite store at `file`.
+ * @throws when the file cannot be opened or is not a database (at startup, with the path).
+ */
+export function createSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteSessionStore {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // NORMAL is durable against app crashes in WAL mode; only a power loss can drop the last commits.
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 1000}`);
+  if (db.pragma('user_version', { simple: true }) === 0) {
+    db.exec(SCHEMA);
+    db.pragma('user_version = 1');
+  }
+
+  const q = {
+    get: db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM sessions WHERE id = ? AND expires_at > ?`),
+    insert: db.prepare(`INSERT INTO sessions (${COLUMNS}, expires_at) VALUES (@id, @sub, @sid, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @user_agent, @data, @expires_at)`),
+    data: db.prepare<[string], { data: string }>('SELECT data FROM sessions WHERE id = ?'),
+    setData: db.prepare('UPDATE sessions SET data = ? WHERE id = ?'),
+    touch: db.prepare('UPDATE sessions SET last_seen_at = @lastSeenAt, idle_expires_at = @idleExpiresAt, expires_at = min(@idleExpiresAt, absolute_expires_at) WHERE id = @id AND last_seen_at < @lastSeenAt'),
+    destroy: db.prepare('DELETE FROM sessions WHERE id = ?'),
+    listBySub: db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM sessions WHERE sub = ? AND expires_at > ? ORDER BY created_at DESC`),
+    destroyBySub: db.prepare('DELETE FROM sessions WHERE sub = ? AND id <> ?'),
+    destroyBySid: db.prepare('DELETE FROM sessions WHERE sid = ?'),
+    // A claim whose time is up can be taken again even before the purge removed it.
+    claim: db.prepare('INSERT INTO claims (key, expires_at) VALUES (@key, @expiresAt) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE claims.expires_at <= @now'),
+    lock: db.prepare('INSERT INTO locks (key, token, expires_at) VALUES (@key, @token, @expiresAt) ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at WHERE locks.expires_at <= @now'),
+    unlock: db.prepare('DELETE FROM locks WHERE key = ? AND token = ?'),
+    purgeSessions: db.prepare(`DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`),
+    purgeClaims: db.prepare('DELETE FROM claims WHERE expires_at <= ?'),
+    purgeLocks: db.prepare('DELETE FROM locks WHERE expires_at <= ?'),
+    ping: db.prepare('SELECT 1'),
+  };
+
+  const update = db.transaction((id: string, set: Record<string, unknown>, remove: readonly string[]): boolean => {
+    const row = q.data.get(id);
+    if (!row) return false;
+    const data = JSON.parse(row.data) as Record<string, unknown>;
+    Object.assign(data, set);
+    for (const key of remove) delete data[key];
+    q.setData.run(JSON.stringify(data), id);
+    return true;
+  });
+
+  let closed = false;
+  let purging: Promise<number> | undefined;
+  async function purge(now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      if (closed) return removed;
+      const { changes } = q.purgeSessions.run(now);
+      removed += changes;
+      if (changes < PURGE_BATCH) break;
+      // Let requests in between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    q.purgeClaims.run(now);
+    q.purgeLocks.run(now);
+    return removed;
+  }
+  const timer = setInterval(() => {
+    purging ??= purge().catch(() => 0).finally(() => (purging = undefined));
+  }, options.purgeIntervalMs ?? 300_000);
+  timer.unref();
+
+  const run = <T>(operation: () => T | Promise<T>) => guarded('sqlite', operation);
+
+  return {
+    kind: 'sqlite',
+    get: (id, now) => run(() => {
+      const row = q.get.get(id, now);
+      return row ? toRecord(row) : undefined;
+    }),
+    create: (r) => run(() => {
+      q.insert.run({
+        id: r.id, sub: r.sub, sid: r.sid ?? null, created_at: r.createdAt, last_seen_at: r.lastSeenAt,
+        idle_expires_at: r.idleExpiresAt, absolute_expires_at: r.absoluteExpiresAt,
+        expires_at: Math.min(r.idleExpiresAt, r.absoluteExpiresAt), user_agent: r.userAgent, data: JSON.stringify(r.data),
+      });
+    }),
+    // IMMEDIATE: take the write lock before reading, so another process cannot write in between.
+    update: (id, set, remove = []) => run(() => update.immediate(id, set, remove)),
+    touch: (id, lastSeenAt, idleExpiresAt) => run(() => {
+      q.touch.run({ id, lastSeenAt, idleExpiresAt });
+    }),
+    destroy: (id) => run(() => {
+      q.destroy.run(id);
+    }),
+    listBySub: (sub, now) => run(() => q.listBySub.all(sub, now).map(toRecord)),
+    destroyBySub: (sub, exceptId) => run(() => q.destroyBySub.run(sub, exceptId ?? '').changes),
+    destroyBySid: (sid) => run(() => q.destroyBySid.run(sid).changes),
+    claimOnce: (key, ttlSeconds) => run(() => {
+      const now = Date.now();
+      return q.claim.run({ key, expiresAt: now + ttlSeconds * 1000, now }).changes === 1;
+    }),
+    tryLock: (key, ttlMs) => run(() => {
+      const now = Date.now();
+      const token = randomBytes(16).toString('base64url');
+      if (q.lock.run({ key, token, expiresAt: now + ttlMs, now }).changes !== 1) return undefined;
+      // Deletes only our own lock: after expiry someone else may hold it.
+      return () => run(() => {
+        q.unlock.run(key, token);
+      });
+    }),
+    ping: () => run(() => {
+      q.ping.get();
+    }),
+    purge: (now) => run(() => purge(now)),
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await purging;
+      db.close();
+    },
+  };
+}

@@ -19,6 +19,7 @@ import { apiRoutes } from './routes/api.ts';
 import { healthRoutes } from './routes/health.ts';
 import { HTMX_CONFIG, pageRenderer } from './routes/render.ts';
 import { pageRoutes } from './routes/pages.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 import type { SessionStore } from './session/store.ts';
 import { createRenderer } from './views.ts';
 
@@ -79,6 +80,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   });
   koa.use(bff.routes);
   for (const m of mw(apiRoutes(bff, renderer, { remoteApiUrl: config.remoteApiUrl }))) koa.use(m);
+  for (const m of mw(sessionRoutes({ bff, store: deps.store, page, baseUrl: config.baseUrl, logger: deps.logger, now: deps.now ?? Date.now }))) koa.use(m);
   for (const m of mw(pageRoutes(bff, page))) koa.use(m);
 
   return {

@@ -9,7 +9,7 @@ import * as client from 'openid-client';
 import { ForbiddenError, LoginError } from '../errors.ts';
 import { isSameOrigin, newCsrfSecret, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
 import { sessionIdHash, type Logger } from '../log.ts';
-import { markSessionCreation, sessionState } from '../session/session-middleware.ts';
+import { assertSessionLoaded, markSessionCreation, sessionState } from '../session/session-middleware.ts';
 import { buildAuthorizationRequest, completeLogin } from './flow.ts';
 import { jwsKid } from './jwks-cache.ts';
 import { loginErrorFrom, loginFailure } from './oidc-errors.ts';
@@ -117,6 +117,8 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   }
 
   router.post('/logout', parseForm, async function logout(ctx) {
+    // Never report "logged out" while the session could not even be read.
+    assertSessionLoaded(ctx);
     const current = userSession(ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     if (!isSameOrigin(ctx, baseUrl.origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
@@ -142,6 +144,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   });
 
   router.get('/api/session', requireApiHeader(), async function session(ctx) {
+    assertSessionLoaded(ctx);
     const current = userSession(ctx);
     const record = sessionState(ctx).record;
     ctx.set('Cache-Control', 'no-store');

@@ -12,7 +12,7 @@ import { startDevIdp, type Account, type DevIdp, type DevIdpTtl } from '../../de
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { createMemoryStore } from '../../src/session/memory-store.ts';
+import { createStore } from '../../src/session/create-store.ts';
 import type { SessionStore } from '../../src/session/store.ts';
 
 export const CLIENT_ID = 'test-client';
@@ -28,11 +28,11 @@ export interface StackOptions {
   idpHost?: 'localhost' | '127.0.0.1';
   accounts?: Account[];
   ttl?: DevIdpTtl;
-  /** A store to use instead of a fresh memory store. */
+  /** A store to use (not closed by the stack); default: the store named by the settings (memory unless `env` says otherwise). */
   store?: SessionStore;
   /** Start the dev resource server (default false). */
   api?: boolean;
-  /** The app's clock in ms (createApp deps.now), e.g. to age login transactions. */
+  /** The app's clock in ms (createApp deps.now), e.g. to age login transactions or sessions. */
   now?: () => number;
 }
 
@@ -107,7 +107,7 @@ export async function startApp(
     level: 'info',
     destination: new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } }),
   });
-  const store = options.store ?? createMemoryStore();
+  const store = options.store ?? (await createStore(config, logger));
   const app = createApp(config, { store, logger, ...(options.now ? { now: options.now } : {}) });
   server.on('request', app.koa.callback());
   await app.bff.oidc.whenReady();

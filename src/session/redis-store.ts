@@ -2,11 +2,13 @@
  * Redis session store (ioredis): several app instances sharing one Redis share sessions, and a
  * session ended on one instance is gone on all at once (nothing is cached per instance).
  *
- * Fault handling: a Redis that is down or frozen must cost a request at most ~1 s and end in a
- * 503, never a hang or a crash. So: no offline queue (a command while disconnected fails at once),
- * a command timeout, a socket timeout that drops a connection that stopped answering, in-flight
- * commands never replayed after a reconnect (the caller was already told they failed), and a
- * retry strategy that keeps reconnecting for ever, so the app recovers by itself.
+ * Fault handling: a Redis that is down or frozen must cost a request well under 2 s and end in a
+ * 503, never a hang or a crash. So: ioredis's unbounded offline queue is off; instead a command
+ * issued while (re)connecting waits for the connection at most half the timeout (a reconnect blip
+ * costs a short wait, not an error); a command timeout; a socket timeout that drops a connection
+ * that stopped answering, after which commands fail at once; in-flight commands never replayed
+ * after a reconnect (the caller was already told they failed); and a retry strategy that keeps
+ * reconnecting for ever, so the app recovers by itself.
  *
  * `get` is one HGETALL (one round trip); writes are Lua scripts (see redis-scripts.ts).
  */
@@ -50,7 +52,8 @@ export function redisClientOptions(timeoutMs: number): RedisOptions {
   return {
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
+    // Twice the command timeout: a busy event loop is not mistaken for a dead server.
+    socketTimeout: 2 * timeoutMs,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -67,7 +70,9 @@ export function redisClientOptions(timeoutMs: number): RedisOptions {
 export async function createRedisStore(url: string, options: RedisStoreOptions = {}): Promise<RedisSessionStore> {
   const prefix = options.prefix ?? 'bff:';
   const logger = options.logger;
-  const redis = new Redis(url, redisClientOptions(options.timeoutMs ?? 1000)) as Redis & Scripts;
+  const timeoutMs = options.timeoutMs ?? 1000;
+  const redis = new Redis(url, redisClientOptions(timeoutMs)) as Redis & Scripts;
+  const connection = readiness(redis);
   let down = false;
   // Without an 'error' listener ioredis reports each failed reconnect on stderr; log an outage once, and its end.
   redis.on('error', (err: Error) => {
@@ -84,12 +89,15 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   redis.defineCommand('bffDestroy', { numberOfKeys: 0, lua: DESTROY });
   redis.defineCommand('bffDestroyIndexed', { numberOfKeys: 1, lua: DESTROY_INDEXED });
   redis.defineCommand('bffUnlock', { numberOfKeys: 1, lua: UNLOCK });
-  await whenReady(redis, options.startupWaitMs ?? 2000);
+  await connection.wait(options.startupWaitMs ?? 2000);
 
   const sessionKey = (id: string) => `${prefix}s:${id}`;
   const subKey = (sub: string) => `${prefix}u:${sub}`;
   const sidKey = (sid: string) => `${prefix}i:${sid}`;
-  const run = <T>(operation: () => Promise<T>) => guarded('redis', operation);
+  const run = <T>(operation: () => Promise<T>) => guarded('redis', async () => {
+    await connection.wait(timeoutMs / 2);
+    return operation();
+  });
 
   return {
     kind: 'redis',
@@ -176,16 +184,31 @@ function fromHash(id: string, hash: Record<string, string>, now: number): Sessio
   return record;
 }
 
-/** Resolves on the first 'ready', or after `ms` whatever happens. */
-function whenReady(redis: Redis, ms: number): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    redis.once('ready', done);
+/** Tracks whether `redis` is ready, with one shared promise (no listener per waiting request). */
+function readiness(redis: Redis): { wait(ms: number): Promise<void> } {
+  let ready!: Promise<void>;
+  let markReady!: () => void;
+  let settled = false;
+  const reset = () => {
+    settled = false;
+    ready = new Promise((resolve) => (markReady = resolve));
+  };
+  reset();
+  redis.on('ready', () => {
+    settled = true;
+    markReady();
   });
+  // A new wait only after a connection that was ready is lost; waiters of a pending one keep it.
+  redis.on('close', () => {
+    if (settled) reset();
+  });
+  return {
+    /** Resolves when ready, or after `ms` whatever happens (the command then fails fast). */
+    async wait(ms) {
+      if (redis.status === 'ready') return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ready, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+      clearTimeout(timer);
+    },
+  };
 }

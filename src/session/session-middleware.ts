@@ -37,6 +37,8 @@ const STATE = new WeakMap<Koa.Context, SessionState>();
 const CREATING = new WeakSet<Koa.Context>();
 /** The session data as loaded (or created) in this request: what a save is compared with. */
 const LOADED = new WeakMap<Koa.Context, Record<string, unknown>>();
+/** Requests whose session the store accepted (created or updated): only those may send the cookie. */
+const SAVED = new WeakSet<Koa.Context>();
 /** koa-session's bookkeeping keys; the store enforces expiry itself, so they are not stored. */
 const INTERNAL_KEYS = ['_expire', '_maxAge', '_session'];
 
@@ -143,16 +145,25 @@ export function sessionMiddleware(app: Koa, options: SessionMiddlewareOptions): 
           data,
         };
         await store.create(record);
+        SAVED.add(ctx);
         LOADED.set(ctx, data);
         const { data: _data, ...meta } = record;
         sessionState(ctx).record = meta;
         return;
       }
-      const { set, remove } = sessionChanges((ctx && LOADED.get(ctx)) ?? {}, data);
-      if (Object.keys(set).length === 0 && remove.length === 0) return;
-      // An update never re-creates a session destroyed meanwhile (logout elsewhere, back-channel logout).
+      const loaded = ctx && LOADED.get(ctx);
+      const { set, remove } = sessionChanges(loaded ?? {}, data);
+      if (Object.keys(set).length === 0 && remove.length === 0) {
+        if (ctx && loaded) SAVED.add(ctx);
+        return;
+      }
+      // An update never re-creates a session destroyed meanwhile (logout elsewhere, back-channel logout),
+      // nor creates one for a visitor who is not logged in.
       if (await store.update(id, set, remove)) {
-        if (ctx) LOADED.set(ctx, data);
+        if (ctx) {
+          LOADED.set(ctx, data);
+          SAVED.add(ctx);
+        }
       }
     },
     async destroy(id: string, { ctx }: { ctx?: Koa.Context } = {}) {
@@ -162,10 +173,25 @@ export function sessionMiddleware(app: Koa, options: SessionMiddlewareOptions): 
     },
   };
 
+  const cookieOptions = { httpOnly: true, signed: true, secure: options.secure, sameSite: 'lax' as const, path: '/', overwrite: true, maxAge: absoluteMs };
+  /**
+   * The cookie is written only for a session the store holds, and only when the browser does not
+   * already carry it: no cookie for a session that does not exist, no Set-Cookie on an ordinary
+   * response (the idle timeout is renewed in the store). It expires with the absolute lifetime.
+   */
+  const externalKey = {
+    get: (ctx: Koa.Context): string => ctx.cookies.get(options.cookieName, { signed: true }) ?? '',
+    set(ctx: Koa.Context, id: string) {
+      if (!SAVED.has(ctx) || ctx.cookies.get(options.cookieName, { signed: true }) === id) return;
+      ctx.cookies.set(options.cookieName, id, cookieOptions);
+    },
+  };
+
   return createSession(
     {
       key: options.cookieName,
       store: adapter,
+      externalKey,
       genid: newSessionId,
       maxAge: absoluteMs,
       httpOnly: true,

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestFn } from 'ava';
 import { Redis } from 'ioredis';
+import { createRedisStore, type RedisSessionStore } from '../../src/session/redis-store.ts';
 
 /**
  * The Redis URL to test against, or undefined after registering a skipped test (outside CI) or
@@ -42,4 +43,13 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * A Redis store for tests of behaviour (not of outages): generous timeouts, because this 2-core
+ * machine often runs several test suites at once and a stalled event loop must not read as a
+ * Redis outage. The outage test uses the production defaults.
+ */
+export function testRedisStore(url: string, prefix: string): Promise<RedisSessionStore> {
+  return createRedisStore(url, { prefix, timeoutMs: 5000, startupWaitMs: 15_000 });
 }

@@ -5,9 +5,8 @@
  * 302 for a navigation, 401 JSON for a JSON client.
  */
 import test from 'ava';
-import { createRedisStore } from '../../src/session/redis-store.ts';
 import type { SessionStore } from '../../src/session/store.ts';
-import { deleteKeys, redisUrlOrSkip, uniquePrefix } from '../helpers/redis.ts';
+import { deleteKeys, redisUrlOrSkip, testRedisStore, uniquePrefix } from '../helpers/redis.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
@@ -113,7 +112,7 @@ const redisUrl = redisUrlOrSkip(test, 'redis session timeouts');
 if (redisUrl) {
   timeoutTests('redis', async () => {
     const prefix = uniquePrefix('timeouts');
-    const store = await createRedisStore(redisUrl, { prefix });
+    const store = await testRedisStore(redisUrl, prefix);
     return {
       env: { SESSION_STORE: 'redis', REDIS_URL: redisUrl },
       store,

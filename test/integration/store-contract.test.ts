@@ -4,9 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { createMemoryStore } from '../../src/session/memory-store.ts';
-import { createRedisStore } from '../../src/session/redis-store.ts';
 import { createSqliteStore } from '../../src/session/sqlite-store.ts';
-import { deleteKeys, redisUrlOrSkip, uniquePrefix } from '../helpers/redis.ts';
+import { deleteKeys, redisUrlOrSkip, testRedisStore, uniquePrefix } from '../helpers/redis.ts';
 import { storeContract } from './store-contract.ts';
 
 // Short purge intervals: the contract checks that expired sessions are removed by the store itself.
@@ -31,7 +30,7 @@ const redisUrl = redisUrlOrSkip(test, 'redis store contract');
 if (redisUrl) {
   storeContract('redis', async () => {
     const prefix = uniquePrefix('contract');
-    const store = await createRedisStore(redisUrl, { prefix });
+    const store = await testRedisStore(redisUrl, prefix);
     return {
       store,
       async close() {

@@ -133,12 +133,17 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       if (ids.length === 0) return [];
       const replies = (await redis.pipeline(ids.map((id) => ['hgetall', sessionKey(id)])).exec()) ?? [];
       const records: SessionRecord[] = [];
+      const vanished: string[] = [];
       ids.forEach((id, i) => {
         const [err, hash] = replies[i] ?? [];
         if (err) throw err;
-        const record = fromHash(id, hash as Record<string, string>, now);
+        const h = hash as Record<string, string>;
+        if (h.ls === undefined) vanished.push(id);
+        const record = fromHash(id, h, now);
         if (record) records.push(record);
       });
+      // Sessions whose key expired by TTL leave their index entry behind: prune them here.
+      if (vanished.length > 0) await redis.zrem(subKey(sub), ...vanished);
       return records.sort((a, b) => b.createdAt - a.createdAt);
     }),
     destroyBySub: (sub, exceptId) => run(() => redis.bffDestroyIndexed(subKey(sub), prefix, exceptId ?? '')),

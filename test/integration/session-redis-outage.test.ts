@@ -13,7 +13,7 @@ import { createRedisStore } from '../../src/session/redis-store.ts';
 import { redisUrlOrSkip } from '../helpers/redis.ts';
 import { hasRedisServer, startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { UserAgent } from '../helpers/user-agent.ts';
+import { readForm, UserAgent } from '../helpers/user-agent.ts';
 
 // The issue's bound; got aborts a request that takes longer, which fails the test.
 const WITHIN = { timeout: { request: 2000 } };
@@ -27,7 +27,7 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
 }
 
 /** Every kind of request that needs a session answers 503 in its own format; the rest keep working. */
-async function assertOutage(t: ExecutionContext, stack: Stack, browser: UserAgent, phase: string): Promise<void> {
+async function assertOutage(t: ExecutionContext, stack: Stack, browser: UserAgent, phase: string, pending: Pending): Promise<void> {
   const jsonCall = await browser.http.get(browser.url('/api/hello'), { headers: { 'x-csrf': '1', accept: 'application/json' }, ...WITHIN });
   t.is(jsonCall.statusCode, 503, `${phase}: JSON client`);
   t.is(JSON.parse(jsonCall.body).error, 'ERR_SESSION_STORE_UNAVAILABLE');
@@ -52,9 +52,34 @@ async function assertOutage(t: ExecutionContext, stack: Stack, browser: UserAgen
   t.is(ready.statusCode, 503, `${phase}: /readyz`);
   t.is(JSON.parse(ready.body).checks.store, 'down');
 
+  // Logging out while the session cannot be read must not pretend it worked.
+  const logout = await browser.http.post(browser.url('/logout'), { form: pending.logoutForm, headers: { origin: new URL(stack.appUrl).origin }, ...WITHIN });
+  t.is(logout.statusCode, 503, `${phase}: logout`);
+  t.is(logout.headers['set-cookie'], undefined, 'the cookie is kept');
+  // A login that reaches the callback now cannot store its session.
+  const callback = await pending.newcomer.http.post(pending.callback.action, { form: pending.callback.fields, headers: { origin: 'null' }, ...WITHIN });
+  t.is(callback.statusCode, 503, `${phase}: login callback`);
+  t.is(parse(callback.body).querySelector('[data-testid=error]')?.getAttribute('data-code'), 'ERR_SESSION_STORE_UNAVAILABLE');
+
   const visitor = new UserAgent(stack.appUrl);
   t.is((await visitor.http.get(visitor.url('/'), WITHIN)).statusCode, 200, `${phase}: public page for a visitor`);
   t.is((await browser.http.get(browser.url('/'), WITHIN)).statusCode, 200, `${phase}: public page with a session cookie`);
+}
+
+interface Pending {
+  /** The logged-in browser's logout form fields (CSRF token). */
+  logoutForm: Record<string, string>;
+  /** Another browser, stopped at the IdP's form_post page. */
+  newcomer: UserAgent;
+  callback: { action: string; fields: Record<string, string> };
+}
+
+/** Prepared while Redis is up: a logout form and a login stopped just before its callback. */
+async function prepare(stack: Stack, browser: UserAgent): Promise<Pending> {
+  const logoutForm = readForm((await browser.navigate('/')).body, 'form[action="/logout"]').fields;
+  const newcomer = new UserAgent(stack.appUrl);
+  const callback = await newcomer.loginUntilCallback('bob', 'bob-password', '/');
+  return { logoutForm, newcomer, callback };
 }
 
 async function assertRecovered(t: ExecutionContext, browser: UserAgent, phase: string): Promise<void> {
@@ -83,14 +108,16 @@ if (url && hasRedisServer()) {
       const browser = new UserAgent(stack.appUrl);
       await browser.login('alice', 'alice-password', '/');
       t.is((await browser.hx('/api/hello', '/')).statusCode, 200);
+      const frozenPending = await prepare(stack, browser);
 
       server.freeze();
-      await assertOutage(t, stack, browser, 'frozen');
+      await assertOutage(t, stack, browser, 'frozen', frozenPending);
       server.thaw();
       await assertRecovered(t, browser, 'thawed');
 
+      const killedPending = await prepare(stack, browser);
       await server.kill();
-      await assertOutage(t, stack, browser, 'killed');
+      await assertOutage(t, stack, browser, 'killed', killedPending);
       await server.restart();
       await assertRecovered(t, browser, 'restarted');
 

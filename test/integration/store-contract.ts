@@ -124,9 +124,9 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
 
   it('update and touch racing a destroy never resurrect the session', async (t, store) => {
     for (let round = 0; round < 15; round++) {
-      const r = sampleRecord();
-      await store.create(r);
       const t0 = Date.now();
+      const r = sampleRecord({ createdAt: t0, lastSeenAt: t0 });
+      await store.create(r);
       const ops: Promise<unknown>[] = [];
       for (let i = 0; i < 6; i++) {
         if (i === round % 6) ops.push(store.destroy(r.id));
@@ -141,7 +141,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
 
   it('touch renews the idle expiry of an existing record only, and never moves it back', async (t, store) => {
     const t0 = Date.now();
-    const r = sampleRecord({ idleExpiresAt: t0 + 10_000 });
+    const r = sampleRecord({ createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 10_000 });
     await store.create(r);
     await store.touch(r.id, t0 + 5_000, t0 + 15_000);
     const touched = await store.get(r.id, t0 + 12_000);
@@ -154,9 +154,9 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
   });
 
   it('touch and update of one session both take effect', async (t, store) => {
-    const r = sampleRecord();
-    await store.create(r);
     const t0 = Date.now();
+    const r = sampleRecord({ createdAt: t0, lastSeenAt: t0 });
+    await store.create(r);
     await Promise.all([store.touch(r.id, t0 + 1000, t0 + 61_000), store.update(r.id, { accessToken: 'refreshed' })]);
     const got = (await store.get(r.id, t0))!;
     t.deepEqual([got.lastSeenAt, got.data.accessToken], [t0 + 1000, 'refreshed'], 'both writes kept');
@@ -229,8 +229,8 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
     const t0 = Date.now();
     const sub = `sub-${randomUUID()}`;
     // Long enough for create + touch to land before the first expiry even on a loaded machine.
-    const short = sampleRecord({ sub, idleExpiresAt: t0 + 3000 });
-    const renewed = sampleRecord({ sub, idleExpiresAt: t0 + 3000 });
+    const short = sampleRecord({ sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
+    const renewed = sampleRecord({ sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
     await store.create(short);
     await store.create(renewed);
     await store.touch(renewed.id, t0 + 1, t0 + 60_000);

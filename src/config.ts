@@ -23,14 +23,16 @@ export function isLoopback(url: URL): boolean {
   return LOOPBACK_HOSTS.has(url.hostname);
 }
 
-const intFrom = (min: number, max: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
+const intFrom = (min: number, max: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
 const seconds = (min: number) => intFrom(min, 10 * 365 * 24 * 3600);
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' });
 
 /** Raw environment schema: one entry per documented setting (see README "Settings" and .env.example). */
 const EnvSchema = z.object({
   /** `development` (default), `test` or `production`. Production refuses development conveniences. */
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  NODE_ENV: oneOf(['development', 'test', 'production']).default('development'),
   /** TCP port the app listens on. Default 3000. */
   PORT: intFrom(0, 65535).default(3000),
   /** Public base URL of the app; the redirect URI is BASE_URL + /callback. Default http://localhost:$PORT. */
@@ -38,19 +40,19 @@ const EnvSchema = z.object({
   /** OpenID Provider issuer URL (discovery). Default: the dev-idp at http://localhost:4000. http only on loopback. */
   ISSUER_BASE_URL: httpUrl.default('http://localhost:4000'),
   /** OAuth client id registered at the IdP. Default matches the dev-idp. */
-  CLIENT_ID: z.string().min(1).default(DEV_CLIENT_ID),
+  CLIENT_ID: z.string().min(1, 'must not be empty').default(DEV_CLIENT_ID),
   /** OAuth client secret (client_secret_basic). Default matches the dev-idp; required in production. */
-  CLIENT_SECRET: z.string().min(1).optional(),
+  CLIENT_SECRET: z.string().min(1, 'must not be empty').optional(),
   /** `code` (authorization code + PKCE, default) or `id_token`; both use response_mode=form_post. */
-  RESPONSE_TYPE: z.enum(['code', 'id_token']).default('code'),
+  RESPONSE_TYPE: oneOf(['code', 'id_token']).default('code'),
   /** Space-separated scopes. Default `openid profile email offline_access` (code) or `openid profile email`. */
   SCOPE: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'must be space-separated scope tokens').optional(),
   /** Comma-separated session signing keys, first signs, all verify. Required in production (>= 32 bytes each). */
   SESSION_SECRET: z.string().optional(),
   /** `sqlite` (default), `redis` or `memory` (tests only). */
-  SESSION_STORE: z.enum(['sqlite', 'redis', 'memory']).default('sqlite'),
+  SESSION_STORE: oneOf(['sqlite', 'redis', 'memory']).default('sqlite'),
   /** SQLite file for sessions. Default .data/sessions.sqlite. */
-  SESSION_SQLITE_PATH: z.string().min(1).optional(),
+  SESSION_SQLITE_PATH: z.string().min(1, 'must not be empty').optional(),
   /** Redis URL, required when SESSION_STORE=redis, e.g. redis://127.0.0.1:6379. */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   /** Idle timeout in seconds, renewed by activity. Default 28800 (8 hours). */
@@ -66,11 +68,11 @@ const EnvSchema = z.object({
   /** Upstream API called by /api/remote/* with the user's access token. Default: the dev API. */
   REMOTE_API_URL: httpUrl.default('http://localhost:4100'),
   /** `1` when behind a TLS-terminating reverse proxy (trust X-Forwarded-*). Default 0. */
-  TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
+  TRUST_PROXY: oneOf(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   /** pino log level. Default `info` (`silent` in tests). */
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   /** Directory for local state (generated development secret, SQLite file). Default .data. */
-  DATA_DIR: z.string().min(1).default('.data'),
+  DATA_DIR: z.string().min(1, 'must not be empty').default('.data'),
 });
 
 /** Validated, frozen application configuration. */
@@ -118,41 +120,60 @@ export class ConfigError extends Error {
   }
 }
 
-const EXAMPLES: Record<string, string> = {
-  PORT: '3000', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com',
-  RESPONSE_TYPE: 'code', SESSION_SECRET: 'a random string of at least 32 characters (openssl rand -base64 48)',
-  SESSION_STORE: 'sqlite', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_IDLE_TIMEOUT: '28800',
+type Env = z.infer<typeof EnvSchema>;
+/** The name of one setting (an environment variable). */
+export type SettingName = keyof Env;
+
+/** Every setting the app reads, in schema order (README's table and .env.example list exactly these). */
+export const SETTING_NAMES = Object.freeze(Object.keys(EnvSchema.shape) as SettingName[]);
+
+/** A valid value of each setting, quoted in every configuration error about it. */
+export const SETTING_EXAMPLES: Readonly<Record<SettingName, string>> = Object.freeze({
+  NODE_ENV: 'production', PORT: '3000', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com',
+  CLIENT_ID: 'my-app', CLIENT_SECRET: 'the-client-secret-from-your-idp', RESPONSE_TYPE: 'code', SCOPE: 'openid profile email',
+  SESSION_SECRET: '<48 random bytes, base64: openssl rand -base64 48>', SESSION_STORE: 'sqlite',
+  SESSION_SQLITE_PATH: '.data/sessions.sqlite', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_IDLE_TIMEOUT: '28800',
   SESSION_ABSOLUTE_TIMEOUT: '604800', CLOCK_TOLERANCE: '30', TOKEN_REFRESH_SKEW: '60', IDP_TIMEOUT: '5',
-  TRUST_PROXY: '1', NODE_ENV: 'production', LOG_LEVEL: 'info', SCOPE: 'openid profile email', CLIENT_SECRET: 'the secret from your IdP',
-  REMOTE_API_URL: 'https://api.example.com',
-};
-const problem = (name: string, what: string) => `${name}: ${what}${EXAMPLES[name] ? ` (example: ${name}=${EXAMPLES[name]})` : ''}`;
+  REMOTE_API_URL: 'https://api.example.com', TRUST_PROXY: '1', LOG_LEVEL: 'info', DATA_DIR: '.data',
+});
+
+/** Settings whose value is never echoed in an error (a Redis URL may hold a password). */
+const SECRET_SETTINGS = new Set<SettingName>(['CLIENT_SECRET', 'SESSION_SECRET', 'REDIS_URL']);
+/** `, got "…"` for a non-secret value (JSON-quoted, so the line stays one line), else nothing. */
+const shown = (name: SettingName, raw: string | undefined) =>
+  raw === undefined || SECRET_SETTINGS.has(name) ? '' : `, got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`;
+
+/** One line of a {@link ConfigError}: the setting, what is wrong, a valid example. */
+const problem = (name: SettingName, what: string) => `${name}: ${what} (example: ${name}=${SETTING_EXAMPLES[name]})`;
 
 /**
  * Validates `env` and returns the frozen {@link Config}.
+ * Each setting is parsed on its own, so one invalid value never hides another problem; rules that
+ * combine settings run whenever the settings they read are valid.
  * In development without SESSION_SECRET a random secret is generated once and kept in DATA_DIR.
- * @param env usually `process.env` merged with `.env`; tests pass a literal object.
- * @throws {ConfigError} listing every invalid or missing setting.
+ * @param env usually `process.env` merged with `.env`; tests pass a literal object. Empty values count as unset.
+ * @throws {ConfigError} listing every invalid or missing setting, one line each.
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = EnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => problem(String(i.path[0] ?? '?'), i.message)));
-  }
-  const e = parsed.data;
   const problems: string[] = [];
+  const valid: Partial<Env> = {};
+  for (const name of SETTING_NAMES) {
+    const raw = env[name];
+    const parsed = (EnvSchema.shape[name] as z.ZodType).safeParse(raw === '' ? undefined : raw);
+    if (parsed.success) (valid as Record<string, unknown>)[name] = parsed.data;
+    else problems.push(...new Set(parsed.error.issues.map((i) => problem(name, `${i.message}${shown(name, raw)}`))));
+  }
+  const ok = (...names: SettingName[]) => names.every((n) => n in valid);
+  const e = valid as Env;
   const production = e.NODE_ENV === 'production';
 
-  const baseUrl = new URL(e.BASE_URL ?? `http://localhost:${e.PORT}`);
-  if (baseUrl.pathname !== '/' || baseUrl.search || baseUrl.hash) problems.push(problem('BASE_URL', 'must be an origin without path, query or fragment'));
-  const issuer = new URL(e.ISSUER_BASE_URL);
-  const insecureIssuer = issuer.protocol === 'http:';
-  if (insecureIssuer && !isLoopback(issuer)) problems.push(problem('ISSUER_BASE_URL', 'http:// is accepted only on a loopback host (localhost, 127.0.0.1, ::1); use https'));
-  if (production && baseUrl.protocol === 'http:' && !isLoopback(baseUrl)) problems.push(problem('BASE_URL', 'must be https:// in production'));
+  const baseUrl = ok('BASE_URL', 'PORT') ? new URL(e.BASE_URL ?? `http://localhost:${e.PORT}`) : undefined;
+  if (baseUrl && (baseUrl.pathname !== '/' || baseUrl.search || baseUrl.hash)) problems.push(problem('BASE_URL', 'must be an origin without path, query or fragment'));
+  if (baseUrl && ok('NODE_ENV') && production && baseUrl.protocol === 'http:' && !isLoopback(baseUrl)) problems.push(problem('BASE_URL', 'must be https:// in production'));
+  const issuer = ok('ISSUER_BASE_URL') ? new URL(e.ISSUER_BASE_URL) : undefined;
+  if (issuer && issuer.protocol === 'http:' && !isLoopback(issuer)) problems.push(problem('ISSUER_BASE_URL', 'http:// is accepted only on a loopback host (localhost, 127.0.0.1, ::1); use https'));
 
-  const clientSecret = e.CLIENT_SECRET ?? (production ? undefined : DEV_CLIENT_SECRET);
-  if (production && (!e.CLIENT_SECRET || e.CLIENT_SECRET === DEV_CLIENT_SECRET)) problems.push(problem('CLIENT_SECRET', 'is required in production and must not be the dev-idp default'));
+  if (ok('NODE_ENV', 'CLIENT_SECRET') && production && (!e.CLIENT_SECRET || e.CLIENT_SECRET === DEV_CLIENT_SECRET)) problems.push(problem('CLIENT_SECRET', 'is required in production and must not be the dev-idp default'));
 
   let sessionKeys: string[] = [];
   if (e.SESSION_SECRET) {
@@ -162,13 +183,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       if (PLACEHOLDER_SECRETS.has(k.toLowerCase())) problems.push(problem('SESSION_SECRET', 'is a well-known placeholder, not a secret'));
       else if (Buffer.byteLength(k) < 32) problems.push(problem('SESSION_SECRET', 'each key must be at least 32 bytes'));
     }
-  } else if (production) {
+  } else if (ok('NODE_ENV') && production) {
     problems.push(problem('SESSION_SECRET', 'is required when NODE_ENV=production'));
   }
-  if (e.SESSION_STORE === 'redis' && !e.REDIS_URL) problems.push(problem('REDIS_URL', 'is required when SESSION_STORE=redis'));
-  if (e.SESSION_IDLE_TIMEOUT > e.SESSION_ABSOLUTE_TIMEOUT) problems.push(problem('SESSION_IDLE_TIMEOUT', 'must not exceed SESSION_ABSOLUTE_TIMEOUT'));
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (ok('SESSION_STORE', 'REDIS_URL') && e.SESSION_STORE === 'redis' && !e.REDIS_URL) problems.push(problem('REDIS_URL', 'is required when SESSION_STORE=redis'));
+  if (ok('SESSION_IDLE_TIMEOUT', 'SESSION_ABSOLUTE_TIMEOUT') && e.SESSION_IDLE_TIMEOUT > e.SESSION_ABSOLUTE_TIMEOUT) problems.push(problem('SESSION_IDLE_TIMEOUT', 'must not exceed SESSION_ABSOLUTE_TIMEOUT'));
+  if (problems.length > 0 || !baseUrl || !issuer) throw new ConfigError(problems);
 
+  const clientSecret = e.CLIENT_SECRET ?? (production ? undefined : DEV_CLIENT_SECRET);
+  const insecureIssuer = issuer.protocol === 'http:';
   if (sessionKeys.length === 0) sessionKeys = [developmentSecret(e.DATA_DIR)];
   const defaultScope = e.RESPONSE_TYPE === 'code' ? 'openid profile email offline_access' : 'openid profile email';
   return Object.freeze({

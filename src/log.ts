@@ -15,6 +15,14 @@ export function createLogger(options: { level: string; pretty?: boolean; destina
   return pino(base);
 }
 
+/**
+ * True when logs should be pretty-printed (pino-pretty) rather than JSON: only for a person
+ * watching a terminal in development. Production, tests and anything piped get JSON lines.
+ */
+export function prettyLogs(env: 'development' | 'test' | 'production', stdoutIsTTY: boolean): boolean {
+  return env === 'development' && stdoutIsTTY;
+}
+
 /** A stable, non-reversible name for a session id, safe to log. */
 export function sessionIdHash(id: string): string {
   return createHash('sha256').update(id).digest('base64url').slice(0, 12);

@@ -1,45 +1,54 @@
 /**
  * Entry point of `npm run start:app`: validates the configuration (exit 1 listing every
- * problem), opens the session store, serves the app, and shuts down gracefully on SIGTERM/SIGINT.
+ * problem, no stack trace), opens the session store, serves the app, and on SIGTERM/SIGINT stops
+ * accepting connections, lets requests in flight finish (up to 10 s), closes the store, exits 0.
  */
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig, readEnvironment } from './config.ts';
-import { createLogger } from './log.ts';
+import { ConfigError, loadConfig, readEnvironment, type Config } from './config.ts';
+import { createLogger, prettyLogs } from './log.ts';
 import { listen } from './server.ts';
 import { createStore } from './session/create-store.ts';
 
+/** Milliseconds that requests in flight get to finish after SIGTERM/SIGINT. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig(await readEnvironment());
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
   }
-  const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY && config.env === 'development' });
+  const logger = createLogger({ level: config.logLevel, pretty: prettyLogs(config.env, process.stdout.isTTY === true) });
   if (config.env !== 'production' && config.clientSecret === 'dev-only-insecure-client-secret') {
     logger.warn('DEVELOPMENT MODE: using the dev-idp client secret and a generated session secret; never use these settings in production');
   }
   const store = await createStore(config, logger);
   const app = createApp(config, { store, logger });
   const running = await listen(app.koa, config.port);
-  logger.info({ url: config.baseUrl.href, issuer: config.issuer.href, store: store.kind }, `app listening on ${config.baseUrl.href}`);
+  logger.info({ event: 'app.listening', url: config.baseUrl.href, port: running.port, issuer: config.issuer.href, store: store.kind }, `app listening on ${config.baseUrl.href}`);
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: NodeJS.Signals) => {
+    // A second signal (e.g. `npm start`'s --kill-others after Ctrl-C) must not cut the grace period short.
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await running.close(10_000);
-    await app.close();
-    await store.close();
-    process.exit(0);
+    logger.info({ event: 'app.stopping', signal, graceMs: SHUTDOWN_GRACE_MS }, 'shutting down: no new connections, waiting for requests in flight');
+    try {
+      await running.close(SHUTDOWN_GRACE_MS);
+      await app.close();
+      await store.close();
+      logger.info({ event: 'app.stopped', signal }, 'shutdown complete');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ event: 'app.stop_failed', err: String(err) }, 'shutdown failed');
+      process.exit(1);
+    }
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', (signal) => void stop(signal));
+  process.on('SIGINT', (signal) => void stop(signal));
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,42 @@
+/**
+ * Issue 8, "Configuration", through the real entry point: `tsx src/main.ts` with an invalid
+ * environment prints every problem at once, one line each (setting, what is wrong, an example),
+ * and exits with status 1 without a stack trace. (Each rule alone: test/unit/config-errors.test.ts.)
+ */
+import test from 'ava';
+import { spawnApp } from '../helpers/spawn-app.ts';
+
+const LINE = /^ {2}- [A-Z_]+: .+ \(example: [A-Z_]+=.+\)$/;
+
+test.serial('the issue\'s examples all at once: exit 1, one line per problem, no stack trace, secrets not echoed', async (t) => {
+  const app = spawnApp({
+    NODE_ENV: 'production',
+    PORT: 'eighty',
+    BASE_URL: 'not a url',
+    ISSUER_BASE_URL: 'http://login.example.com',
+    SESSION_SECRET: 'short-secret-value',
+    SESSION_STORE: 'redis',
+  });
+  const { code } = await app.exited;
+  const stderr = app.stderr();
+  t.is(code, 1, stderr);
+  const [heading, ...lines] = stderr.trimEnd().split('\n');
+  t.is(heading, 'Invalid configuration:');
+  for (const line of lines) t.regex(line, LINE);
+  t.deepEqual(lines.map((l) => l.slice(4).split(':')[0]).sort(), ['BASE_URL', 'CLIENT_SECRET', 'ISSUER_BASE_URL', 'PORT', 'REDIS_URL', 'SESSION_SECRET']);
+  t.true(lines.some((l) => l.includes('PORT: must be a number, got "eighty"')));
+  t.true(lines.some((l) => l.includes('SESSION_SECRET: each key must be at least 32 bytes')));
+  t.notRegex(stderr, /^\s+at /m, 'no stack trace');
+  t.false(stderr.includes('short-secret-value'), 'a secret is never echoed');
+  t.is(app.stdout(), '', 'nothing started');
+});
+
+test.serial('a valid configuration starts and logs where it listens (control)', async (t) => {
+  const app = spawnApp({ NODE_ENV: 'test', LOG_LEVEL: 'info', SESSION_STORE: 'memory', PORT: '0', SESSION_SECRET: 'a-test-session-secret-of-more-than-32-bytes', ISSUER_BASE_URL: 'http://127.0.0.1:9' });
+  t.teardown(() => app.child.kill('SIGKILL'));
+  const line = await app.waitForLog((l) => l.event === 'app.listening');
+  t.is(typeof line.port, 'number');
+  app.child.kill('SIGTERM');
+  t.is((await app.exited).code, 0);
+  t.is(app.stderr(), '');
+});

@@ -7,9 +7,22 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+/**
+ * Defence in depth: fields that would hold a secret if someone logged the wrong object (a whole
+ * session, a token response, request headers). The code never logs them on purpose; the
+ * secrets test (test/integration/log-secrets.test.ts) checks the output, not this list.
+ */
+const REDACTED = [
+  'password', 'token', '*.token', 'cookie', '*.cookie', 'authorization', 'session', 'sessionId',
+  'idToken', 'accessToken', 'refreshToken', 'id_token', 'access_token', 'refresh_token', 'code_verifier',
+  'client_secret', 'clientSecret', 'csrfSecret', 'headers.cookie', 'headers.authorization',
+  'req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]',
+  '*.idToken', '*.accessToken', '*.refreshToken', '*.id_token', '*.access_token', '*.refresh_token',
+];
+
 /** Creates the app logger. `destination` lets tests capture output. */
 export function createLogger(options: { level: string; pretty?: boolean; destination?: NodeJS.WritableStream }): Logger {
-  const base = { level: options.level, base: undefined, redact: { paths: ['password', 'token', '*.token', 'cookie', '*.cookie', 'authorization'], censor: '[redacted]' } };
+  const base = { level: options.level, base: undefined, redact: { paths: REDACTED, censor: '[redacted]' } };
   if (options.destination) return pino(base, options.destination);
   if (options.pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });
   return pino(base);

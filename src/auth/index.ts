@@ -126,7 +126,7 @@ export function createBff(app: Koa, options: BffOptions): Bff {
     }),
     // @koa/router 15's context type is stricter than Koa's Middleware; the runtime contract is the same.
     routes: compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]),
-    requireUser: () => requireUser(options.baseUrl),
+    requireUser: () => requireUser(options.baseUrl, options.logger),
     user: userSession,
     csrfToken(ctx) {
       const session = userSession(ctx);

@@ -6,7 +6,9 @@
 import type Koa from 'koa';
 import { AuthRequiredError, UnavailableError } from '../errors.ts';
 import { htmx } from '../http/htmx.ts';
+import type { Logger } from '../log.ts';
 import { sessionState } from '../session/session-middleware.ts';
+import { AUTH_EVENTS, logAuthEvent } from './events.ts';
 import { returnToFromCurrentUrl, safeReturnTo } from './return-to.ts';
 import { endSession, userSession } from './user-session.ts';
 
@@ -31,10 +33,12 @@ export const SESSION_EXPECTED_HEADER = 'X-Session-Expected';
 /**
  * Middleware factory. A session cookie that names no live session means "session ended" (expired,
  * revoked, logged out elsewhere), as does {@link SESSION_EXPECTED_HEADER}; no cookie at all means
- * "never logged in".
+ * "never logged in". A cookie naming an ended session is logged once as `session.expired` (the
+ * stale cookie is cleared).
  * @param baseUrl the app's base URL, for same-origin checks of the return path.
+ * @param logger where the `session.expired` event goes.
  */
-export function requireUser(baseUrl: URL): Koa.Middleware {
+export function requireUser(baseUrl: URL, logger: Logger): Koa.Middleware {
   return async function requireUserMiddleware(ctx, next) {
     const session = userSession(ctx);
     const state = sessionState(ctx);
@@ -46,8 +50,12 @@ export function requireUser(baseUrl: URL): Koa.Middleware {
     if (state.storeError) {
       throw new UnavailableError('ERR_SESSION_STORE_UNAVAILABLE', 'Sessions are temporarily unavailable. Please try again in a moment.', { cause: state.storeError });
     }
-    // Clear a stale cookie so it is not sent again.
-    if (state.cookiePresent) endSession(ctx);
+    if (state.cookiePresent) {
+      // The record is gone, so its `sub` is unknown; the hash still joins this line to the login's.
+      logAuthEvent(logger, AUTH_EVENTS.sessionExpired, { sessionId: state.cookieSessionId, requestId: typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined });
+      // Clear the stale cookie so it is not sent (and logged) again.
+      endSession(ctx);
+    }
     const ended = state.cookiePresent || ctx.get(SESSION_EXPECTED_HEADER) === 'true';
     throw new AuthRequiredError(ended, returnToFor(ctx, baseUrl));
   };

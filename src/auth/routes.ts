@@ -6,10 +6,11 @@ import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import type Koa from 'koa';
 import * as client from 'openid-client';
-import { ForbiddenError, LoginError } from '../errors.ts';
+import { AppError, ForbiddenError, LoginError } from '../errors.ts';
 import { isSameOrigin, newCsrfSecret, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
-import { sessionIdHash, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
 import { assertSessionLoaded, markSessionCreation, sessionState } from '../session/session-middleware.ts';
+import { AUTH_EVENTS, logAuthEvent } from './events.ts';
 import { buildAuthorizationRequest, completeLogin } from './flow.ts';
 import { jwsKid } from './jwks-cache.ts';
 import { loginErrorFrom, loginFailure } from './oidc-errors.ts';
@@ -46,7 +47,14 @@ export function authRoutes(options: AuthRoutesOptions): Router {
 
   router.get('/login', async function login(ctx) {
     const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl);
-    const config = oidc.configuration();
+    let config;
+    try {
+      config = oidc.configuration();
+    } catch (err) {
+      // Discovery has not succeeded yet (IdP down since startup): 503, logged as a failed login.
+      logFailedLogin(ctx, err);
+      throw err;
+    }
     const { url, transaction } = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now() });
     await transactions.save(ctx, transaction);
     ctx.set('Cache-Control', 'no-store');
@@ -60,12 +68,20 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       await next();
     } catch (err) {
       // The one log line of a failed login (the error handler does not log LoginErrors again).
-      if (err instanceof LoginError) logger.warn({ event: 'login.failed', reason: err.code, detail: err.detail, requestId: ctx.state.requestId }, 'login failed');
+      logFailedLogin(ctx, err);
       throw err;
     }
   }, parseForm, async function callback(ctx) {
     await handleCallback(ctx);
   });
+
+  function logFailedLogin(ctx: Koa.Context, err: unknown): void {
+    logAuthEvent(logger, AUTH_EVENTS.loginFailed, {
+      reason: err instanceof AppError ? err.code : 'ERR_INTERNAL',
+      detail: err instanceof AppError ? err.detail : undefined,
+      requestId: requestIdOf(ctx),
+    });
+  }
 
   async function handleCallback(ctx: Koa.Context): Promise<void> {
     const form = callbackForm(ctx.request.body);
@@ -110,8 +126,9 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     });
     // A new session id at every login (session fixation, OWASP ASVS 3.2.1).
     await regenerateSession(ctx);
-    const id = (ctx as unknown as { session: { externalKey?: string } }).session.externalKey ?? '';
-    logger.info({ event: 'login.succeeded', sub: claims.sub, session: sessionIdHash(id) }, 'login succeeded');
+    // The id the store just created (koa-session's `session.externalKey` still holds the pre-regeneration one).
+    const id = sessionState(ctx).record?.id;
+    logAuthEvent(logger, AUTH_EVENTS.loginSucceeded, { sub: String(claims.sub), sessionId: id, requestId: requestIdOf(ctx) });
     ctx.status = 303;
     ctx.redirect(tx.returnTo);
   }
@@ -126,7 +143,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     let destination = new URL('/', baseUrl).href;
     if (current) {
       const record = sessionState(ctx).record;
-      logger.info({ event: 'logout', sub: current.user.sub, session: record ? sessionIdHash(record.id) : undefined }, 'logout');
+      logAuthEvent(logger, AUTH_EVENTS.logout, { sub: current.user.sub, sessionId: record?.id, requestId: requestIdOf(ctx) });
       endSession(ctx);
       if (oidc.ready) {
         const config = oidc.configuration();
@@ -175,6 +192,10 @@ function callbackForm(body: unknown): Record<string, string> {
     if (typeof value === 'string') form[field] = value;
   }
   return form;
+}
+
+function requestIdOf(ctx: Koa.Context): string | undefined {
+  return typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined;
 }
 
 function stringClaim(value: unknown): string | undefined {

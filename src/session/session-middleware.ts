@@ -27,6 +27,8 @@ export interface SessionMiddlewareOptions {
 export interface SessionState {
   /** The browser sent a (validly signed) session cookie. */
   cookiePresent: boolean;
+  /** The session id that cookie carries (live or not). Secret: log only its hash. */
+  cookieSessionId: string | undefined;
   /** The stored record's metadata, when the cookie named a live session. */
   record: Omit<SessionRecord, 'data'> | undefined;
   /** Set when the store could not be reached while loading the session. */
@@ -66,7 +68,7 @@ export function sessionChanges(previous: Record<string, unknown>, next: Record<s
 export function sessionState(ctx: Koa.Context): SessionState {
   let s = STATE.get(ctx);
   if (!s) {
-    s = { cookiePresent: false, record: undefined, storeError: undefined };
+    s = { cookiePresent: false, cookieSessionId: undefined, record: undefined, storeError: undefined };
     STATE.set(ctx, s);
   }
   return s;
@@ -107,7 +109,10 @@ export function sessionMiddleware(app: Koa, options: SessionMiddlewareOptions): 
   const adapter = {
     async get(id: string, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
       const state = ctx ? sessionState(ctx) : undefined;
-      if (state) state.cookiePresent = true;
+      if (state) {
+        state.cookiePresent = true;
+        state.cookieSessionId = id;
+      }
       let record: SessionRecord | undefined;
       try {
         record = await store.get(id, now());

@@ -34,6 +34,10 @@ export interface StackOptions {
   api?: boolean;
   /** The app's clock in ms (createApp deps.now), e.g. to age login transactions or sessions. */
   now?: () => number;
+  /** pino level of the captured app log (default info). */
+  logLevel?: string;
+  /** The dev-idp's data directory (its signing keys); default a new temporary one. Restart an IdP with the same one to keep its keys. */
+  idpDataDir?: string;
 }
 
 export interface Stack {
@@ -53,12 +57,13 @@ export interface Stack {
 /** Listens first (so the app's base URL and the IdP's client registration agree on the port), then builds both. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const { server, port, appUrl } = await listenFirst();
+  const idpDataDir = options.idpDataDir ?? mkdtempSync(path.join(os.tmpdir(), 'bff-idp-'));
   const idp = await startDevIdp({
     port: 0,
     host: options.idpHost ?? 'localhost',
     // BASE_URL may differ from where the test reaches the app (an https URL behind a simulated proxy).
     clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseUrl: options.env?.BASE_URL ?? appUrl }],
-    dataDir: mkdtempSync(path.join(os.tmpdir(), 'bff-idp-')),
+    dataDir: idpDataDir,
     apiPort: options.api ? 0 : false,
     logger: () => undefined,
     ...(options.accounts ? { accounts: options.accounts } : {}),
@@ -88,7 +93,7 @@ export async function listenFirst(): Promise<{ server: http.Server; port: number
 /** The app half of a stack: builds the app against `issuer`, attaches it to `server` and waits for discovery. */
 export async function startApp(
   server: http.Server, port: number, appUrl: string, issuer: string,
-  options: Pick<StackOptions, 'env' | 'store' | 'now'> = {},
+  options: Pick<StackOptions, 'env' | 'store' | 'now' | 'logLevel'> = {},
 ): Promise<Omit<Stack, 'idp'>> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -104,7 +109,7 @@ export async function startApp(
   });
   const chunks: string[] = [];
   const logger = createLogger({
-    level: 'info',
+    level: options.logLevel ?? 'info',
     destination: new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } }),
   });
   const store = options.store ?? (await createStore(config, logger));

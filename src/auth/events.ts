@@ -1,0 +1,68 @@
+/**
+ * Authentication events: the one list of their names and the one function that logs them, so
+ * every event is one log line of the same shape, and a session is only ever named by the hash of
+ * its id ({@link sessionIdHash}), never by the id itself. Use it for every event below, including
+ * back-channel logout and token refresh.
+ */
+import { sessionIdHash, type Logger } from '../log.ts';
+
+/** Event names, as written in the `event` field of the log line. */
+export const AUTH_EVENTS = {
+  /** A callback created a session. */
+  loginSucceeded: 'login.succeeded',
+  /** A login could not start or its callback was refused; `reason` holds the error code. */
+  loginFailed: 'login.failed',
+  /** The user logged out (POST /logout). */
+  logout: 'logout',
+  /** The IdP ended sessions with a logout token (OIDC Back-Channel Logout 1.0). */
+  backchannelLogout: 'logout.backchannel',
+  /** A request carried the cookie of a session that no longer exists (expired, revoked, ended elsewhere). */
+  sessionExpired: 'session.expired',
+  /** The access token was renewed with the refresh token. */
+  tokenRefreshed: 'token.refreshed',
+  /** Renewing the access token failed; `reason` holds the error code. */
+  refreshFailed: 'token.refresh_failed',
+} as const;
+
+export type AuthEvent = (typeof AUTH_EVENTS)[keyof typeof AUTH_EVENTS];
+
+const MESSAGES: Record<AuthEvent, string> = {
+  'login.succeeded': 'login succeeded',
+  'login.failed': 'login failed',
+  logout: 'logout',
+  'logout.backchannel': 'back-channel logout',
+  'session.expired': 'session expired',
+  'token.refreshed': 'token refreshed',
+  'token.refresh_failed': 'token refresh failed',
+};
+
+const WARNINGS = new Set<AuthEvent>([AUTH_EVENTS.loginFailed, AUTH_EVENTS.refreshFailed]);
+
+/** What an event line may carry. Nothing here may hold a token, cookie, code or secret. */
+export interface AuthEventFields {
+  /** The user's `sub` (OIDC Core 2), when known. */
+  sub?: string | undefined;
+  /** The app's session id. Only its hash is logged, as `sessionHash`. */
+  sessionId?: string | undefined;
+  /** A stable error code such as `ERR_LOGIN_STATE_UNKNOWN`, for failures. */
+  reason?: string | undefined;
+  /** A private explanation for operators (an error's `detail`), never shown to users. */
+  detail?: string | undefined;
+  /** How many sessions the event ended (back-channel logout). */
+  count?: number | undefined;
+  /** The request id of the request that caused the event, to join with its request line. */
+  requestId?: string | undefined;
+}
+
+/**
+ * Writes one log line for `event`: `info`, or `warn` for failures.
+ * Fields: `event`, `sub`, `sessionHash` (12 characters of SHA-256 of the session id), `reason`,
+ * `detail`, `count`, `requestId` (each only when given).
+ */
+export function logAuthEvent(logger: Logger, event: AuthEvent, fields: AuthEventFields = {}): void {
+  const { sub, sessionId, reason, detail, count, requestId } = fields;
+  // pino leaves undefined fields out of the JSON line.
+  const line = { event, sub, sessionHash: sessionId ? sessionIdHash(sessionId) : undefined, reason, detail, count, requestId };
+  if (WARNINGS.has(event)) logger.warn(line, MESSAGES[event]);
+  else logger.info(line, MESSAGES[event]);
+}

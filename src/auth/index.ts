@@ -95,7 +95,7 @@ export function createBff(app: Koa, options: BffOptions): Bff {
     allowInsecureIssuer: options.allowInsecureIssuer,
     clockTolerance: options.clockTolerance,
     timeout: options.idpTimeout,
-    onDiscoveryError: (err, retryInMs) => options.logger.warn({ event: 'discovery.failed', err: String(err), retryInMs }, 'IdP discovery failed; retrying'),
+    onDiscoveryError: (err, retryInMs) => options.logger.warn({ event: 'discovery.failed', issuer: options.issuer.href, err: String(err), cause: causeOf(err), retryInMs }, 'IdP discovery failed; retrying'),
     onDiscovered: () => options.logger.info({ event: 'discovery.succeeded', issuer: options.issuer.href }, 'IdP discovery succeeded'),
   });
   const router = authRoutes({
@@ -140,4 +140,11 @@ export function createBff(app: Koa, options: BffOptions): Bff {
       oidc.close();
     },
   };
+}
+
+/** The low-level reason of a failed fetch (`ECONNREFUSED`, `TimeoutError`...), which `fetch failed` hides. */
+function causeOf(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: unknown; name?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  return typeof cause?.name === 'string' ? cause.name : undefined;
 }

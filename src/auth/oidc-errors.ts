@@ -99,6 +99,9 @@ export function loginErrorFrom(err: unknown, retryPath: string, clientId: string
       return fail('ERR_LOGIN_ID_TOKEN_KEY');
     case 'OAUTH_UNSUPPORTED_OPERATION': // alg "none" or an algorithm the runtime cannot verify
       return fail('ERR_LOGIN_ID_TOKEN_ALG');
+    case 'OAUTH_TIMEOUT': // IDP_TIMEOUT elapsed (token endpoint, JWKS): the IdP is too slow, not the response wrong
+    case 'OAUTH_ABORT':
+      return fail('ERR_LOGIN_IDP_UNREACHABLE');
     case 'OAUTH_INVALID_RESPONSE':
       if (facts.signature !== undefined) return fail('ERR_LOGIN_ID_TOKEN_SIGNATURE');
       // RFC 9207: the `iss` response parameter is missing or names another issuer.

@@ -142,9 +142,10 @@ export function createBff(app: Koa, options: BffOptions): Bff {
   };
 }
 
-/** The low-level reason of a failed fetch (`ECONNREFUSED`, `TimeoutError`...), which `fetch failed` hides. */
+/** The low-level reason of a failed fetch (`ECONNREFUSED`, `TimeoutError`, `bad port`...), which `fetch failed` hides. */
 function causeOf(err: unknown): string | undefined {
-  const cause = (err as { cause?: { code?: unknown; name?: unknown } } | undefined)?.cause;
+  const cause = (err as { cause?: { code?: unknown; name?: unknown; message?: unknown } } | undefined)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
-  return typeof cause?.name === 'string' ? cause.name : undefined;
+  if (typeof cause?.name === 'string' && cause.name !== 'Error') return cause.name;
+  return typeof cause?.message === 'string' ? cause.message : undefined;
 }

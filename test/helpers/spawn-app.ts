@@ -22,6 +22,8 @@ export interface SpawnedApp {
   waitForLog(predicate: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   /** Resolves when the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILLs the whole process tree (tsx and the node process it starts), for teardown. */
+  kill(): void;
 }
 
 /**
@@ -34,6 +36,8 @@ export function spawnApp(env: Record<string, string>, script = 'src/main.ts'): S
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? cwd, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: teardown can stop tsx and its node child together.
+    detached: true,
   });
   let out = '';
   let err = '';
@@ -57,6 +61,13 @@ export function spawnApp(env: Record<string, string>, script = 'src/main.ts'): S
     stderr: () => err,
     logs,
     exited,
+    kill() {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
     waitForLog(predicate) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -33,7 +33,7 @@ test.serial('the issue\'s examples all at once: exit 1, one line per problem, no
 
 test.serial('a valid configuration starts and logs where it listens (control)', async (t) => {
   const app = spawnApp({ NODE_ENV: 'test', LOG_LEVEL: 'info', SESSION_STORE: 'memory', PORT: '0', SESSION_SECRET: 'a-test-session-secret-of-more-than-32-bytes', ISSUER_BASE_URL: 'http://127.0.0.1:9' });
-  t.teardown(() => app.child.kill('SIGKILL'));
+  t.teardown(() => app.kill());
   const line = await app.waitForLog((l) => l.event === 'app.listening');
   t.is(typeof line.port, 'number');
   app.child.kill('SIGTERM');

@@ -14,15 +14,19 @@ async function main(): Promise<void> {
     clients: [settings.client],
     ...(settings.accountsPath ? { accounts: settings.accountsPath } : {}),
   });
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
+    // Ctrl-C under `npm start` delivers the signal twice (terminal and concurrently): the second must not kill the process mid-close.
+    if (stopping) return;
+    stopping = true;
     console.log(`dev-idp: ${signal}, shutting down`);
     idp.close().then(() => process.exit(0), (err: unknown) => {
       console.error(err);
       process.exit(1);
     });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((err: unknown) => {

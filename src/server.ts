@@ -14,13 +14,27 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Listens on `port` (0 = any free port) on `host`. Rejects when the port is taken. */
+/**
+ * Listens on `port` (0 = any free port) on `host`. Rejects when the port is taken.
+ * Header size is bounded explicitly (16 KiB, Node's default: larger headers get 431 from Node).
+ */
 export async function listen(koa: Koa, port: number, host?: string): Promise<RunningServer> {
-  const server = http.createServer(koa.callback());
+  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, koa.callback());
   // Slow-client bounds: a request must arrive whole within 30 s; idle keep-alive sockets close after 5 s.
   server.requestTimeout = 30_000;
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 5_000;
+  let closing = false;
+  const inFlight = new Set<http.ServerResponse>();
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight.add(res);
+    if (closing) res.setHeader('Connection', 'close');
+    res.on('close', () => {
+      inFlight.delete(res);
+      // A keep-alive socket that just went idle would otherwise hold close() for keepAliveTimeout.
+      if (closing) server.closeIdleConnections();
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -33,6 +47,9 @@ export async function listen(koa: Koa, port: number, host?: string): Promise<Run
     port: (server.address() as AddressInfo).port,
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
+        closing = true;
+        // Answers still being prepared end their connection, so nothing waits on keep-alive.
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
         server.close(() => {

@@ -1,7 +1,7 @@
 /**
- * Runs the app as operators do (`tsx src/main.ts`, the command behind `npm run start:app`) in a
- * child process with a clean environment and a temporary working directory (so no `.env` of the
- * developer's checkout is read), and exposes its output and exit.
+ * Runs the app as operators do (`node --import tsx src/main.ts`, the command behind
+ * `npm run start:app`) in a child process with a clean environment and a temporary working
+ * directory (so no `.env` of the developer's checkout is read), and exposes its output and exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+// Resolved here: the child's working directory has no node_modules to resolve `tsx` from.
+export const TSX_LOADER = import.meta.resolve('tsx');
 
 export interface SpawnedApp {
   child: ChildProcess;
@@ -22,21 +23,22 @@ export interface SpawnedApp {
   waitForLog(predicate: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   /** Resolves when the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGKILLs the whole process tree (tsx and the node process it starts), for teardown. */
+  /** SIGKILLs the whole process group, for teardown. */
   kill(): void;
 }
 
 /**
- * Spawns `tsx src/main.ts` with exactly `env` (plus PATH and HOME) in a fresh temporary directory.
+ * Spawns `node --import tsx src/main.ts` with exactly `env` (plus PATH and HOME) in a fresh
+ * temporary directory. Signals sent to `child` reach the app itself (no wrapper process).
  * @param script defaults to the app's entry point; pass another script path relative to the repo.
  */
 export function spawnApp(env: Record<string, string>, script = 'src/main.ts'): SpawnedApp {
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'bff-run-'));
-  const child = spawn(TSX, [path.join(ROOT, script)], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, script)], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? cwd, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: teardown can stop tsx and its node child together.
+    // Its own process group: teardown can stop it and anything it started together.
     detached: true,
   });
   let out = '';

@@ -1,7 +1,8 @@
 /**
- * Issue 8, "Configuration", through the real entry point: `tsx src/main.ts` with an invalid
- * environment prints every problem at once, one line each (setting, what is wrong, an example),
- * and exits with status 1 without a stack trace. (Each rule alone: test/unit/config-errors.test.ts.)
+ * Issue 8, "Configuration", through the real entry point (`node --import tsx src/main.ts`, what
+ * `npm run start:app` runs): an invalid environment prints every problem at once, one line each
+ * (setting, what is wrong, an example), and exits with status 1 without a stack trace.
+ * (Each rule alone: test/unit/config-errors.test.ts.)
  */
 import test from 'ava';
 import { spawnApp } from '../helpers/spawn-app.ts';

@@ -1,7 +1,7 @@
 /**
  * Issue 8, "Configuration": each example of an invalid setting yields exactly one line naming the
  * setting, what is wrong and a valid example; every problem is reported at once.
- * (test/integration/config-startup.test.ts checks the same through `tsx src/main.ts`.)
+ * (test/integration/config-startup.test.ts checks the same through the real entry point.)
  */
 import test from 'ava';
 import { mkdtempSync } from 'node:fs';

@@ -1,7 +1,8 @@
 /**
  * Builds the Koa app from a validated config. This is the one place that calls `app.use`; read
  * top to bottom, it is a request's whole path:
- * request log → error handler → security headers → static → health → session → CSRF → routes.
+ * request log → error handler → known methods → security headers → static → health → session →
+ * CSRF → routes.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { createBff, type Bff } from './auth/index.ts';
 import type { Config } from './config.ts';
 import { requireApiHeader } from './http/csrf.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { knownMethodsOnly } from './http/methods.ts';
 import { requestLog } from './http/request-log.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { staticFiles } from './http/static-files.ts';
@@ -70,6 +72,7 @@ export function createApp(config: Config, deps: AppDeps): App {
 
   koa.use(requestLog(deps.logger));
   koa.use(errorHandler({ renderer, logger: deps.logger, pageData: () => ({ htmxConfig: HTMX_CONFIG }) }));
+  koa.use(knownMethodsOnly());
   koa.use(securityHeaders([config.issuer.origin], config.secureCookies));
   koa.use(staticFiles(path.join(ROOT, 'static')));
   for (const m of mw(healthRoutes({ oidc: bff.oidc, store: deps.store }))) koa.use(m);

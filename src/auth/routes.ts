@@ -3,10 +3,10 @@
  * `GET /api/session`. Handlers parse input, call the protocol modules, then redirect or answer.
  */
 import Router from '@koa/router';
-import bodyParser from 'koa-bodyparser';
 import type Koa from 'koa';
 import * as client from 'openid-client';
-import { AppError, ForbiddenError, LoginError } from '../errors.ts';
+import { AppError, ForbiddenError } from '../errors.ts';
+import { formBody } from '../http/body.ts';
 import { isSameOrigin, newCsrfSecret, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
 import type { Logger } from '../log.ts';
 import { assertSessionLoaded, markSessionCreation, sessionState } from '../session/session-middleware.ts';
@@ -42,8 +42,8 @@ const CALLBACK_FIELDS = ['code', 'state', 'id_token', 'iss', 'error', 'error_des
 export function authRoutes(options: AuthRoutesOptions): Router {
   const { oidc, transactions, store, baseUrl, logger, now } = options;
   const router = new Router();
-  // Forms only, small: an authorization response is a few kilobytes at most.
-  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '64kb', onerror: () => { throw loginFailure('ERR_LOGIN_BAD_REQUEST', '/'); } });
+  // Small urlencoded forms only (limits in http/body.ts).
+  const parseForm = formBody({ malformed: () => loginFailure('ERR_LOGIN_BAD_REQUEST', '/') });
 
   router.get('/login', async function login(ctx) {
     const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl);

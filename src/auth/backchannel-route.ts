@@ -11,6 +11,7 @@ import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from '../log.ts';
 import type { SessionStore } from '../session/store.ts';
 import { LOGOUT_TOKEN_MAX_AGE, LogoutTokenError, verifyLogoutToken } from './backchannel.ts';
+import { AUTH_EVENTS, logAuthEvent } from './events.ts';
 import type { OidcClient } from './oidc.ts';
 
 export interface BackchannelOptions {
@@ -62,7 +63,7 @@ export function backchannelRoutes(options: BackchannelOptions): Router {
         throw new LogoutTokenError('replay', 'logout_token was already used');
       }
       const ended = claims.sid !== undefined ? await store.destroyBySid(claims.sid) : await store.destroyBySub(claims.sub!);
-      logger.info({ event: 'logout.backchannel', sub: claims.sub, count: ended }, 'back-channel logout');
+      logAuthEvent(logger, AUTH_EVENTS.backchannelLogout, { sub: claims.sub, count: ended });
       ctx.status = 200;
       ctx.body = '';
     } catch (err) {

@@ -13,6 +13,7 @@ import * as client from 'openid-client';
 import { AppError, UnavailableError } from '../errors.ts';
 import { sessionIdHash, type Logger } from '../log.ts';
 import type { SessionStore } from '../session/store.ts';
+import { AUTH_EVENTS, logAuthEvent } from './events.ts';
 import { refreshFailureFrom } from './oidc-errors.ts';
 import type { OidcClient } from './oidc.ts';
 
@@ -107,7 +108,6 @@ export function createRefresher(options: RefresherOptions): Refresher {
       if (expired(stored)) throw new SessionEndedError('access token expired and no refresh token');
       return stored;
     }
-    const sessionHash = sessionIdHash(sessionId);
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
       response = await client.refreshTokenGrant(oidc.configuration(), stored.refreshToken);
@@ -115,7 +115,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
       if (err instanceof UnavailableError) throw err;
       const failure = refreshFailureFrom(err);
       const reason = failure.kind === 'grant-gone' ? 'ERR_TOKEN_REFRESH_GRANT_GONE' : 'ERR_TOKEN_REFRESH_UNAVAILABLE';
-      logger.warn({ event: 'token.refresh_failed', sub: record.sub, sessionHash, reason, detail: failure.detail }, 'token refresh failed');
+      logAuthEvent(logger, AUTH_EVENTS.refreshFailed, { sub: record.sub, sessionId, reason, detail: failure.detail });
       if (failure.kind === 'grant-gone') {
         await store.destroy(sessionId);
         throw new SessionEndedError(`refresh refused: ${failure.detail}`);
@@ -138,7 +138,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
     };
     // update() never re-creates a session destroyed meanwhile (back-channel logout during the refresh).
     if (!(await store.update(sessionId, { ...record.data, ...next }))) throw new SessionEndedError('session destroyed during refresh');
-    logger.info({ event: 'token.refreshed', sub: record.sub, sessionHash }, 'token refreshed');
+    logAuthEvent(logger, AUTH_EVENTS.tokenRefreshed, { sub: record.sub, sessionId });
     return next;
   }
 

@@ -21,7 +21,8 @@ export function prng(seed: number): () => number {
 
 export const ROUTES = [
   '/', '/profile', '/login', '/callback', '/logout', '/api/session', '/api/hello', '/healthz', '/readyz',
-  '/static/app.css', '/static/app.js', '/vendor/htmx/htmx.min.js', '/no-such-page', '/api/no-such-api',
+  '/api/remote/hello', '/backchannel-logout', '/static/app.css', '/static/app.js', '/vendor/htmx/htmx.min.js', '/no-such-page',
+  '/api/no-such-api',
 ];
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'];
 
@@ -87,7 +88,7 @@ function bodies(pick: <T>(xs: readonly T[]) => T): { type?: string; encoding?: s
   return [
     form(`state=${STATE()}&code=${b64(30)}&iss=http://localhost`),
     form('state=%zz&code=%'), form(`state=${STATE()}&state=${STATE()}`), form('state[]=a&code[]=b'), form('state[a][b]=c&_csrf[x]=1'),
-    form(`_csrf=${b64(30)}`), form(NON_UTF8), form('&&&===&'), form(Array.from({ length: 2000 }, (_, i) => `f${i}=${i}`).join('&')),
+    form(`_csrf=${b64(30)}`), form(`logout_token=${b64(40)}.${b64(80)}.${b64(64)}`), form('logout_token=a&logout_token=b'), form(NON_UTF8), form('&&&===&'), form(Array.from({ length: 2000 }, (_, i) => `f${i}=${i}`).join('&')),
     form(`state=${'s'.repeat(100_000)}`), // beyond the form limit: 413
     form(`a=${'b'.repeat(60_000)}`), // under it
     { type: 'application/json', body: Buffer.from('{"state":"x","code":"y"}') },
@@ -114,7 +115,7 @@ export function malformedRequest(i: number, random: () => number, known: Known):
   const method = systematic ? METHODS[i % METHODS.length]! : pick([...METHODS, 'FOO', 'get', 'PROPFIND', 'M-SEARCH', 'POST', 'POST', 'GET']);
   let target = systematic ? ROUTES[Math.floor(i / METHODS.length)]! : random() < 0.15 ? pick(BAD_PATHS) : pick(ROUTES);
   // The routes that read a body get most of the bodies.
-  if (!systematic && method === 'POST' && random() < 0.5) target = pick(['/callback', '/logout']);
+  if (!systematic && method === 'POST' && random() < 0.5) target = pick(['/callback', '/logout', '/backchannel-logout']);
   if (random() < 0.5) target += `${target.includes('?') ? '&' : '?'}${pick(RETURN_TO)}`;
   const hdrs: [string, string][] = [];
   const allHeaders = headers(pick);

@@ -1,7 +1,8 @@
 /**
  * Issue 8, "Logs": one JSON line per request (method, path, status, duration in ms, request id
  * also returned as X-Request-Id), one line per authentication event with `sub` and the session id
- * hash, and no token, cookie, secret, authorization code, code_verifier or password in any line.
+ * hash, and no token, cookie, secret, authorization code, code_verifier or password in any line
+ * (a full login, refresh and logout with the log captured, searched for each of those values).
  */
 import test from 'ava';
 import { parse } from 'node-html-parser';
@@ -9,9 +10,11 @@ import { AUTH_EVENTS } from '../../src/auth/events.ts';
 import { TransactionCodec } from '../../src/auth/transaction.ts';
 import { sessionIdHash } from '../../src/log.ts';
 import { CLIENT_SECRET, SESSION_SECRET, startStack } from '../helpers/stack.ts';
+import { logoutAtIdp, revokeGrant, waitForExpiry } from '../helpers/tokens.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
 const ALICE = { username: 'alice', password: 'alice-password', sub: 'a1b2c3d4-alice' };
+const BOB = { username: 'bob', password: 'bob-password', sub: 'e5f6a7b8-bob' };
 
 test('one line per request: method, path (no query string), status, duration in ms, and the X-Request-Id', async (t) => {
   const stack = await startStack();
@@ -33,11 +36,23 @@ test('one line per request: method, path (no query string), status, duration in 
   t.false(stack.logText().includes('secret-query'));
 });
 
-test('a full login, API call, profile, failed login, logout and ended session: one event line each, and no secret in any log line', async (t) => {
-  const stack = await startStack({ logLevel: 'trace' });
+test('a full login, API calls, a refresh, a failed refresh, a failed login, logout, back-channel logout and an ended session: one event line each, no secret in any log line', async (t) => {
+  // Short-lived access tokens (6 s), refreshed 1 s before expiry, and the dev API as the remote API.
+  const stack = await startStack({ logLevel: 'trace', api: true, ttl: { AccessToken: 6 }, env: { TOKEN_REFRESH_SKEW: '1' } });
   t.teardown(() => stack.close());
   const ua = new UserAgent(stack.appUrl);
-  const secrets: Record<string, string> = { CLIENT_SECRET, SESSION_SECRET, password: ALICE.password };
+  const secrets: Record<string, string> = { CLIENT_SECRET, SESSION_SECRET, password: ALICE.password, bobPassword: BOB.password };
+  /** Adds a session's tokens (and their JWT parts, so a partial leak is caught too) to the secrets. */
+  const addTokens = async (label: string, sid: string) => {
+    const data = (await stack.store.get(sid, Date.now()))!.data as Record<string, string>;
+    for (const name of ['idToken', 'accessToken', 'refreshToken', 'csrfSecret']) {
+      t.truthy(data[name], `${label} ${name}`);
+      secrets[`${label}.${name}`] = data[name]!;
+      const [, payload, signature] = name.endsWith('Token') ? data[name]!.split('.') : [];
+      if (payload) secrets[`${label}.${name}.payload`] = payload;
+      if (signature) secrets[`${label}.${name}.signature`] = signature;
+    }
+  };
 
   // Login, stopping at the IdP's form_post page to capture the authorization response.
   const form = await ua.loginUntilCallback(ALICE.username, ALICE.password, '/profile');
@@ -51,28 +66,21 @@ test('a full login, API call, profile, failed login, logout and ended session: o
   t.truthy(tx?.code_verifier);
   secrets.code_verifier = tx!.code_verifier!;
   secrets.nonce = tx!.nonce;
-
-  const callback = await ua.postCallback(form);
-  t.is(callback.statusCode, 303);
+  t.is((await ua.postCallback(form)).statusCode, 303);
   const sid = (await ua.cookie('bff.sid'))!;
   const sig = (await ua.cookie('bff.sid.sig'))!;
-  t.truthy(sid);
-  t.truthy(sig);
   Object.assign(secrets, { sid, sig });
-  const record = await stack.store.get(sid, Date.now());
-  const data = record!.data as Record<string, string>;
-  for (const name of ['idToken', 'accessToken', 'refreshToken', 'csrfSecret'] as const) {
-    t.truthy(data[name], name);
-    secrets[name] = data[name]!;
-  }
-  // JWT parts too, so a partial leak (a payload or a signature alone) is caught as well.
-  for (const name of ['idToken', 'accessToken'] as const) {
-    const [, payload, signature] = data[name]!.split('.');
-    if (payload) secrets[`${name}.payload`] = payload;
-    if (signature) secrets[`${name}.signature`] = signature;
-  }
+  await addTokens('alice', sid);
 
-  // Use the app: the profile page, the API, the session endpoint.
+  // A second user whose grant the IdP revokes: their next refresh fails.
+  const bob = new UserAgent(stack.appUrl);
+  await bob.login(BOB.username, BOB.password);
+  const bobSid = (await bob.cookie('bff.sid'))!;
+  Object.assign(secrets, { bobSid, bobSig: (await bob.cookie('bff.sid.sig'))! });
+  await addTokens('bob', bobSid);
+  await revokeGrant(stack, bob);
+
+  // Use the app: the profile page, the API, the session endpoint, the remote API with the access token.
   const profile = await ua.navigate('/profile');
   t.is(profile.statusCode, 200);
   const csrf = parse(profile.body).querySelector('form[action="/logout"] input[name="_csrf"]')?.getAttribute('value');
@@ -80,6 +88,14 @@ test('a full login, API call, profile, failed login, logout and ended session: o
   secrets.csrfToken = csrf!;
   t.is((await ua.hx('/api/hello', '/profile')).statusCode, 200);
   t.is((await ua.http.get(ua.url('/api/session'), { headers: { 'x-csrf': '1' } })).statusCode, 200);
+  t.is((await ua.hx('/api/remote/hello', '/profile')).statusCode, 200);
+
+  // The access tokens expire: alice's is refreshed, bob's refresh is refused (grant revoked).
+  await waitForExpiry(stack, ua);
+  t.is((await ua.hx('/api/remote/hello', '/profile')).statusCode, 200);
+  await addTokens('alice.refreshed', sid);
+  t.not(secrets['alice.refreshed.accessToken'], secrets['alice.accessToken'], 'a new access token');
+  t.is((await bob.hx('/api/remote/hello', '/')).statusCode, 401, 'bob\'s login is over');
 
   // A replayed authorization response: refused, logged with its reason, the code still not logged.
   t.is((await ua.postCallback(form)).statusCode, 303, 'the same browser lands back on its page');
@@ -97,15 +113,29 @@ test('a full login, API call, profile, failed login, logout and ended session: o
   t.is(ended.statusCode, 401);
   t.is(ended.headers['hx-redirect'], '/login?returnTo=%2Fprofile');
 
+  // Bob logs in again and logs out at the IdP itself: it tells the app (back-channel logout).
+  const bobAgain = new UserAgent(stack.appUrl);
+  await bobAgain.login(BOB.username, BOB.password);
+  const bobSid2 = (await bobAgain.cookie('bff.sid'))!;
+  secrets.bobSid2 = bobSid2;
+  await addTokens('bob2', bobSid2);
+  await logoutAtIdp(stack, bobAgain);
+
   // One line per authentication event, with sub and the hash of the session id.
   const events = stack.logs().filter((l) => typeof l.event === 'string' && !String(l.event).startsWith('discovery.'));
-  t.deepEqual(events.map((e) => e.event), [AUTH_EVENTS.loginSucceeded, AUTH_EVENTS.loginFailed, AUTH_EVENTS.logout, AUTH_EVENTS.sessionExpired]);
-  const [succeeded, failed, loggedOut, expired] = events;
-  t.like(succeeded, { sub: ALICE.sub, sessionHash: sessionIdHash(sid), level: 30 });
-  t.like(failed, { reason: 'ERR_LOGIN_STATE_UNKNOWN', level: 40 });
-  t.like(loggedOut, { sub: ALICE.sub, sessionHash: sessionIdHash(sid) });
-  t.like(expired, { sessionHash: sessionIdHash(sid) });
-  for (const e of events) t.regex(String(e.requestId), /^[0-9a-f-]{36}$/);
+  const named = (event: string, sub?: string) => events.filter((e) => e.event === event && (sub === undefined || e.sub === sub));
+  t.like(named(AUTH_EVENTS.loginSucceeded, ALICE.sub), [{ sessionHash: sessionIdHash(sid), level: 30 }]);
+  t.like(named(AUTH_EVENTS.loginSucceeded, BOB.sub), [{ sessionHash: sessionIdHash(bobSid) }, { sessionHash: sessionIdHash(bobSid2) }]);
+  t.like(named(AUTH_EVENTS.tokenRefreshed), [{ sub: ALICE.sub, sessionHash: sessionIdHash(sid) }]);
+  t.like(named(AUTH_EVENTS.refreshFailed), [{ sub: BOB.sub, sessionHash: sessionIdHash(bobSid), reason: 'ERR_TOKEN_REFRESH_GRANT_GONE', level: 40 }]);
+  t.like(named(AUTH_EVENTS.loginFailed), [{ reason: 'ERR_LOGIN_STATE_UNKNOWN', level: 40 }]);
+  t.like(named(AUTH_EVENTS.logout), [{ sub: ALICE.sub, sessionHash: sessionIdHash(sid) }]);
+  t.like(named(AUTH_EVENTS.sessionExpired), [{ sessionHash: sessionIdHash(sid) }]);
+  t.like(named(AUTH_EVENTS.backchannelLogout), [{ sub: BOB.sub, count: 1 }]);
+  t.is(named(AUTH_EVENTS.sessionExpired).length, 1, 'bob\'s refresh failure is its own event, not also an expired session');
+  for (const e of events.filter((e) => e.event !== AUTH_EVENTS.backchannelLogout && e.event !== AUTH_EVENTS.tokenRefreshed && e.event !== AUTH_EVENTS.refreshFailed)) {
+    t.regex(String(e.requestId), /^[0-9a-f-]{36}$/, `${String(e.event)} names its request`);
+  }
 
   // Nothing secret, anywhere in the output.
   const output = stack.logText();

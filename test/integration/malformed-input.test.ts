@@ -25,7 +25,8 @@ test('2,400 malformed requests over every route: no 5xx, no stack trace, the pro
   const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
   t.log(`FUZZ_SEED=${seed}`);
   const random = prng(seed);
-  const stack = await startStack();
+  // With the dev API, so /api/remote/hello has its upstream (an upstream outage would rightly be a 502).
+  const stack = await startStack({ api: true });
   t.teardown(() => stack.close());
   const port = Number(new URL(stack.appUrl).port);
 

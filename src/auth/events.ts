@@ -22,6 +22,10 @@ export const AUTH_EVENTS = {
   tokenRefreshed: 'token.refreshed',
   /** Renewing the access token failed; `reason` holds the error code. */
   refreshFailed: 'token.refresh_failed',
+  /** The user ended one of their sessions from the sessions page (`bySessionHash`: from which one). */
+  sessionEndedByUser: 'session.ended_by_user',
+  /** The user ended all their other sessions from the sessions page; `count` of them. */
+  otherSessionsEnded: 'sessions.ended_others',
 } as const;
 
 export type AuthEvent = (typeof AUTH_EVENTS)[keyof typeof AUTH_EVENTS];
@@ -34,6 +38,8 @@ const MESSAGES: Record<AuthEvent, string> = {
   'session.expired': 'session expired',
   'token.refreshed': 'token refreshed',
   'token.refresh_failed': 'token refresh failed',
+  'session.ended_by_user': 'session ended from the sessions page',
+  'sessions.ended_others': 'other sessions ended',
 };
 
 const WARNINGS = new Set<AuthEvent>([AUTH_EVENTS.loginFailed, AUTH_EVENTS.refreshFailed]);
@@ -44,6 +50,8 @@ export interface AuthEventFields {
   sub?: string | undefined;
   /** The app's session id. Only its hash is logged, as `sessionHash`. */
   sessionId?: string | undefined;
+  /** The session that acted on another one (sessions page). Only its hash is logged, as `bySessionHash`. */
+  bySessionId?: string | undefined;
   /** A stable error code such as `ERR_LOGIN_STATE_UNKNOWN`, for failures. */
   reason?: string | undefined;
   /** A private explanation for operators (an error's `detail`), never shown to users. */
@@ -56,13 +64,14 @@ export interface AuthEventFields {
 
 /**
  * Writes one log line for `event`: `info`, or `warn` for failures.
- * Fields: `event`, `sub`, `sessionHash` (12 characters of SHA-256 of the session id), `reason`,
- * `detail`, `count`, `requestId` (each only when given).
+ * Fields: `event`, `sub`, `sessionHash` (12 characters of SHA-256 of the session id),
+ * `bySessionHash`, `reason`, `detail`, `count`, `requestId` (each only when given).
  */
 export function logAuthEvent(logger: Logger, event: AuthEvent, fields: AuthEventFields = {}): void {
-  const { sub, sessionId, reason, detail, count, requestId } = fields;
+  const { sub, sessionId, bySessionId, reason, detail, count, requestId } = fields;
+  const hash = (id: string | undefined) => (id ? sessionIdHash(id) : undefined);
   // pino leaves undefined fields out of the JSON line.
-  const line = { event, sub, sessionHash: sessionId ? sessionIdHash(sessionId) : undefined, reason, detail, count, requestId };
+  const line = { event, sub, sessionHash: hash(sessionId), bySessionHash: hash(bySessionId), reason, detail, count, requestId };
   if (WARNINGS.has(event)) logger.warn(line, MESSAGES[event]);
   else logger.info(line, MESSAGES[event]);
 }

@@ -8,25 +8,27 @@ import bodyParser from 'koa-bodyparser';
 import compose from 'koa-compose';
 import { AppError } from '../errors.ts';
 
-/** Largest form accepted, in bytes after decompression (an authorization response is a few KiB). */
+/** Largest form accepted by default, in bytes after decompression (an authorization response is a few KiB). */
 export const FORM_LIMIT = '64kb';
 
 export interface FormBodyOptions {
   /** The error for a body that is neither too large nor of the wrong type but cannot be read. */
   malformed: () => AppError;
+  /** Largest body after decompression, in `bytes` notation (`4kb`); default {@link FORM_LIMIT}. */
+  limit?: string;
 }
 
 /**
  * Middleware that parses an `application/x-www-form-urlencoded` body into `ctx.request.body`
  * (an empty object when there is no body).
  * @throws {AppError} 415 `ERR_UNSUPPORTED_MEDIA_TYPE` for another content type, encoding or
- *   charset; 413 `ERR_BODY_TOO_LARGE` beyond {@link FORM_LIMIT}; `options.malformed()` otherwise.
+ *   encoding; 413 `ERR_BODY_TOO_LARGE` beyond the limit; `options.malformed()` otherwise.
  */
 export function formBody(options: FormBodyOptions): Koa.Middleware {
   // `queryString` (qs options) is passed on to co-body but missing from the Options type.
   const parserOptions: bodyParser.Options & { queryString: Record<string, unknown> } = {
     enableTypes: ['form'],
-    formLimit: FORM_LIMIT,
+    formLimit: options.limit ?? FORM_LIMIT,
     // Not enabled, but bounded anyway should anyone enable them.
     jsonLimit: '1kb',
     textLimit: '1kb',

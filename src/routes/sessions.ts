@@ -8,11 +8,12 @@
  * token. Ending is a store delete: every instance sees it on the next request.
  */
 import Router from '@koa/router';
-import bodyParser from 'koa-bodyparser';
 import type Koa from 'koa';
 import type { Bff } from '../auth/index.ts';
+import { AUTH_EVENTS, logAuthEvent } from '../auth/events.ts';
 import { endSession } from '../auth/user-session.ts';
 import { AppError, AuthRequiredError } from '../errors.ts';
+import { formBody } from '../http/body.ts';
 import { verifyFormRequest } from '../http/csrf.ts';
 import { htmx, setHxRedirect } from '../http/htmx.ts';
 import { sessionIdHash, type Logger } from '../log.ts';
@@ -51,7 +52,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
   const origin = options.baseUrl.origin;
   const router = new Router();
   const requireUser = bff.requireUser();
-  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '4kb', onerror: () => { throw new AppError(400, 'ERR_BAD_REQUEST', 'The form could not be read.'); } });
+  const parseForm = formBody({ limit: '4kb', malformed: () => new AppError(400, 'ERR_BAD_REQUEST', 'The form could not be read.') });
 
   /** requireUser for the forms: a navigation comes back to the list after logging in, not to the POST URL. */
   async function requireFormUser(ctx: Koa.Context, next: Koa.Next): Promise<void> {
@@ -98,7 +99,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
   router.post('/sessions/end-others', parseForm, requireFormUser, async function endOtherSessions(ctx) {
     const current = sessionState(ctx).record!;
     const ended = await store.destroyBySub(current.sub, current.id);
-    logger.info({ event: 'sessions.ended_others', sub: current.sub, session: sessionIdHash(current.id), count: ended }, 'other sessions ended');
+    logAuthEvent(logger, AUTH_EVENTS.otherSessionsEnded, { sub: current.sub, sessionId: current.id, count: ended, requestId: ctx.state.requestId as string | undefined });
     await answer(ctx, ended === 1 ? '1 other session ended.' : `${ended} other sessions ended.`);
   });
 
@@ -108,7 +109,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
     const target = REF.test(ref) ? (await store.listBySub(current.sub, now())).find((r) => sessionIdHash(r.id) === ref) : undefined;
     // Unknown, already ended, or another user's: indistinguishable on purpose.
     if (!target) throw new AppError(404, 'ERR_SESSION_NOT_FOUND', 'This session does not exist or has already ended.');
-    logger.info({ event: 'session.ended_by_user', sub: current.sub, session: ref, by: sessionIdHash(current.id) }, 'session ended from the sessions page');
+    logAuthEvent(logger, AUTH_EVENTS.sessionEndedByUser, { sub: current.sub, sessionId: target.id, bySessionId: current.id, requestId: ctx.state.requestId as string | undefined });
     if (target.id === current.id) {
       // Ending this browser's own session: a local logout (the IdP session stays; "Log out" ends both).
       endSession(ctx);

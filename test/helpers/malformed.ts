@@ -21,7 +21,7 @@ export function prng(seed: number): () => number {
 
 export const ROUTES = [
   '/', '/profile', '/login', '/callback', '/logout', '/api/session', '/api/hello', '/healthz', '/readyz',
-  '/api/remote/hello', '/backchannel-logout', '/static/app.css', '/static/app.js', '/vendor/htmx/htmx.min.js', '/no-such-page',
+  '/api/remote/hello', '/backchannel-logout', '/sessions', '/sessions/end-others', '/sessions/AAAAAAAAAAAA/end', '/static/app.css', '/static/app.js', '/vendor/htmx/htmx.min.js', '/no-such-page',
   '/api/no-such-api',
 ];
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'];
@@ -115,7 +115,7 @@ export function malformedRequest(i: number, random: () => number, known: Known):
   const method = systematic ? METHODS[i % METHODS.length]! : pick([...METHODS, 'FOO', 'get', 'PROPFIND', 'M-SEARCH', 'POST', 'POST', 'GET']);
   let target = systematic ? ROUTES[Math.floor(i / METHODS.length)]! : random() < 0.15 ? pick(BAD_PATHS) : pick(ROUTES);
   // The routes that read a body get most of the bodies.
-  if (!systematic && method === 'POST' && random() < 0.5) target = pick(['/callback', '/logout', '/backchannel-logout']);
+  if (!systematic && method === 'POST' && random() < 0.5) target = pick(['/callback', '/logout', '/backchannel-logout', '/sessions/end-others', '/sessions/AAAAAAAAAAAA/end']);
   if (random() < 0.5) target += `${target.includes('?') ? '&' : '?'}${pick(RETURN_TO)}`;
   const hdrs: [string, string][] = [];
   const allHeaders = headers(pick);

@@ -35,9 +35,11 @@ async function main(): Promise<void> {
     // A second signal (e.g. `npm start`'s --kill-others after Ctrl-C) must not cut the grace period short.
     if (stopping) return;
     stopping = true;
+    // Stop listening first: once this line is logged, new connections are refused.
+    const closed = running.close(SHUTDOWN_GRACE_MS);
     logger.info({ event: 'app.stopping', signal, graceMs: SHUTDOWN_GRACE_MS }, 'shutting down: no new connections, waiting for requests in flight');
     try {
-      await running.close(SHUTDOWN_GRACE_MS);
+      await closed;
       await app.close();
       await store.close();
       logger.info({ event: 'app.stopped', signal }, 'shutdown complete');

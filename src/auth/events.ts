@@ -56,7 +56,7 @@ export interface AuthEventFields {
   reason?: string | undefined;
   /** A private explanation for operators (an error's `detail`), never shown to users. */
   detail?: string | undefined;
-  /** How many sessions the event ended (back-channel logout). */
+  /** How many sessions the event ended (back-channel logout, ending other sessions). */
   count?: number | undefined;
   /** The request id of the request that caused the event, to join with its request line. */
   requestId?: string | undefined;

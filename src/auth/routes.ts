@@ -147,6 +147,13 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       endSession(ctx);
       if (oidc.ready) {
         const config = oidc.configuration();
+        // An offline_access refresh token outlives the IdP session (Back-Channel Logout 1.0, 2.7):
+        // revoke it (RFC 7009) so a copy of the store cannot mint access tokens after logout.
+        if (current.refreshToken && config.serverMetadata().revocation_endpoint) {
+          await client.tokenRevocation(config, current.refreshToken, { token_type_hint: 'refresh_token' }).catch((err: unknown) => {
+            logger.warn({ event: 'logout.revocation_failed', reason: err instanceof Error ? err.name : 'unknown', requestId: requestIdOf(ctx) }, 'refresh token revocation failed');
+          });
+        }
         if (config.serverMetadata().end_session_endpoint) {
           // RP-Initiated Logout 1.0, 2: end the IdP session too, and come back here logged out.
           const params: Record<string, string> = { post_logout_redirect_uri: new URL('/', baseUrl).href, client_id: config.clientMetadata().client_id };

@@ -1,0 +1,73 @@
+/** The shape of a benchmark run's figures: printed as one table and written as JSON. */
+import type { LoadResult } from './load-worker.ts';
+import type { LookupResult, MemoryResult, StoreName } from './protocol.ts';
+
+export interface ThroughputFigures {
+  hello: LoadResult;
+  healthz: LoadResult;
+  /** hello rps / healthz rps. */
+  ratio: number;
+  /** The issue's target for this store's ratio. */
+  target: number;
+  /** Distinct real sessions the load rotated through. */
+  sessions: number;
+  /** Sessions in the store during the run. */
+  storedSessions: number;
+}
+
+export interface WireFigures {
+  /** Bytes of the whole `Cookie: ...\r\n` request header line. */
+  cookieHeaderBytes: number;
+  /** Bytes of the Cookie header's value (name=value pairs). */
+  cookieValueBytes: number;
+  /** Bytes of all `Set-Cookie: ...\r\n` lines of the response (goal: 0). */
+  setCookieBytes: number;
+  setCookieHeaders: number;
+}
+
+export interface LoginFigures {
+  /** Untimed logins first (the first in a process is slow: module and key warm-up). */
+  warmup: number;
+  sequential: { count: number; medianMs: number; p95Ms: number };
+  concurrent: { users: number; seconds: number; logins: number; perSecond: number };
+}
+
+export interface ScalePoint {
+  storedSessions: number;
+  lookup: LookupResult;
+  /** Authenticated /api/hello rps with this many stored sessions. */
+  helloRps: number;
+  helloP99Ms: number;
+}
+
+export interface StoreFigures {
+  store: StoreName;
+  /** Why this store was not measured (not available yet, Redis unreachable, failure). */
+  skipped?: string;
+  storeKind?: string;
+  login?: LoginFigures;
+  wire?: WireFigures;
+  throughput?: ThroughputFigures;
+  scale?: { small: ScalePoint; large?: ScalePoint; p99Ratio?: number; rpsRatio?: number; fillMs?: number };
+  memory?: MemoryResult & { perSessionBytes: number; how: string };
+}
+
+export interface RunFigures {
+  startedAt: string;
+  quick: boolean;
+  command: string;
+  machine: { nproc: number; cpuModel: string; node: string; platform: string; loadAverage: number[] };
+  placement: string;
+  commit: string;
+  settings: { connections: number; warmupSeconds: number; seconds: number; rounds: number; sessions: number; smallSize: number; largeSize: number; lookups: number };
+  stores: StoreFigures[];
+}
+
+/** The issue's targets. */
+export const TARGETS = {
+  ratio: { sqlite: 0.85, memory: 0.85, redis: 0.7 } as Record<StoreName, number>,
+  cookieBytes: 100,
+  setCookieBytes: 0,
+  p99ScaleRatio: 1.5,
+  loginMedianMs: 50,
+};

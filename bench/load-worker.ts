@@ -1,0 +1,109 @@
+/**
+ * The load generator, in its own process so it never shares an event loop (or, pinned with
+ * taskset, a core) with the server. Reads a {@link LoadPlan} as JSON on stdin, runs autocannon for
+ * each target (warm-up first, then the measured rounds, alternating targets), and writes
+ * {@link LoadResult}s as JSON on stdout.
+ *
+ * Latency is recorded from autocannon's per-response times (float milliseconds) into a
+ * microsecond histogram: autocannon's own histogram has 1 ms resolution, too coarse here.
+ */
+import { createHistogram } from 'node:perf_hooks';
+import { text } from 'node:stream/consumers';
+import autocannon from 'autocannon';
+
+export interface LoadTarget {
+  /** Label in the results, e.g. `healthz`. */
+  name: string;
+  path: string;
+  headers?: Record<string, string>;
+  /** Cookie header values to rotate through: each connection cycles over all of them, each starting at its own offset. */
+  cookies?: string[];
+}
+
+export interface LoadPlan {
+  url: string;
+  connections: number;
+  /** Seconds of untimed load per target before measuring. */
+  warmupSeconds: number;
+  /** Seconds per measured run. */
+  seconds: number;
+  /** Measured runs per target, interleaved (A B A B) so drift on a busy machine hits both alike. */
+  rounds: number;
+  targets: LoadTarget[];
+}
+
+export interface LoadResult {
+  name: string;
+  /** Requests per second over all rounds. */
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+}
+
+async function runOnce(plan: LoadPlan, target: LoadTarget, seconds: number) {
+  const histogram = createHistogram();
+  const requests = (target.cookies ?? [undefined]).map((cookie) => ({
+    method: 'GET' as const,
+    path: target.path,
+    headers: { ...target.headers, ...(cookie ? { cookie } : {}) },
+  }));
+  let clientIndex = 0;
+  const instance = autocannon({
+    url: plan.url,
+    connections: plan.connections,
+    duration: seconds,
+    timeout: 10,
+    requests,
+    // Spread the sessions: connection k starts its cycle at session k * (n / connections).
+    setupClient(client) {
+      const offset = Math.floor((clientIndex++ * requests.length) / plan.connections) % requests.length;
+      client.setRequests([...requests.slice(offset), ...requests.slice(0, offset)]);
+    },
+  });
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, ms: number) => {
+    if (statusCode >= 200 && statusCode < 300) histogram.record(Math.max(1, Math.round(ms * 1000)));
+  });
+  const result = await instance;
+  return { result, histogram };
+}
+
+async function main(): Promise<void> {
+  const plan = JSON.parse(await text(process.stdin)) as LoadPlan;
+  for (const target of plan.targets) if (plan.warmupSeconds > 0) await runOnce(plan, target, plan.warmupSeconds);
+  const totals = new Map<string, { requests: number; seconds: number; non2xx: number; errors: number; timeouts: number; histogram: ReturnType<typeof createHistogram> }>();
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const target of plan.targets) {
+      const { result, histogram } = await runOnce(plan, target, plan.seconds);
+      const t = totals.get(target.name) ?? { requests: 0, seconds: 0, non2xx: 0, errors: 0, timeouts: 0, histogram: createHistogram() };
+      t.requests += result.requests.total;
+      t.seconds += result.duration;
+      t.non2xx += result.non2xx;
+      t.errors += result.errors;
+      t.timeouts += result.timeouts;
+      t.histogram.add(histogram);
+      totals.set(target.name, t);
+    }
+  }
+  const out: LoadResult[] = [...totals].map(([name, t]) => ({
+    name,
+    rps: t.requests / t.seconds,
+    p50Ms: t.histogram.percentile(50) / 1000,
+    p99Ms: t.histogram.percentile(99) / 1000,
+    requests: t.requests,
+    non2xx: t.non2xx,
+    errors: t.errors,
+    timeouts: t.timeouts,
+    seconds: t.seconds,
+  }));
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`load worker failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+/**
+ * Synthetic sessions for the store-scale and memory phases: copies of a real login's record (same
+ * claims, tokens and size) under deterministic ids, so the server can fill a store with a million
+ * of them and later pick random ones to look up without keeping a million ids in memory.
+ */
+import { createHash } from 'node:crypto';
+import type { SessionRecord, SessionStore } from '../src/session/store.ts';
+
+/** The id of synthetic session `i`: 32 base64url characters, like a real id (192 bits). */
+export function syntheticId(i: number): string {
+  return createHash('sha256').update(`bench-session:${i}`).digest('base64url').slice(0, 32);
+}
+
+/** Synthetic session `i`, shaped like `template` (a real login's record); its own sub and sid. */
+export function syntheticRecord(i: number, template: SessionRecord, now: number): SessionRecord {
+  const sub = `bench-user-${i}`;
+  const sid = `bench-sid-${i}`;
+  const user = { ...(template.data.user as Record<string, unknown>), sub };
+  return {
+    ...template,
+    id: syntheticId(i),
+    sub,
+    sid,
+    createdAt: now,
+    lastSeenAt: now,
+    idleExpiresAt: template.idleExpiresAt - template.lastSeenAt + now,
+    absoluteExpiresAt: template.absoluteExpiresAt - template.createdAt + now,
+    data: { ...template.data, user, sid },
+  };
+}
+
+/**
+ * Creates synthetic sessions `from` (inclusive) to `to` (exclusive) through the store's own
+ * `create`, `batch` at a time in flight (the Redis client pipelines them; SQLite and memory run
+ * them back to back).
+ * @returns the wall time taken, in milliseconds.
+ */
+export async function fillStore(store: SessionStore, template: SessionRecord, from: number, to: number, batch = 2000): Promise<number> {
+  const start = performance.now();
+  const now = Date.now();
+  for (let i = from; i < to; i += batch) {
+    const end = Math.min(to, i + batch);
+    const pending: Promise<void>[] = [];
+    for (let j = i; j < end; j++) pending.push(store.create(syntheticRecord(j, template, now)));
+    await Promise.all(pending);
+  }
+  return performance.now() - start;
+}

@@ -7,6 +7,11 @@ export interface ThroughputFigures {
   healthz: LoadResult;
   /** hello rps / healthz rps. */
   ratio: number;
+  /**
+   * healthz server CPU per request / hello server CPU per request: the same ratio from the
+   * server's own cost, much less disturbed by other load on the machine. Undefined off Linux.
+   */
+  cpuRatio: number | undefined;
   /** The target for this store's ratio. */
   target: number;
   /** Distinct real sessions the load rotated through. */
@@ -50,6 +55,8 @@ export interface StoreFigures {
   throughput?: ThroughputFigures;
   scale?: { small: ScalePoint; large?: ScalePoint; p99Ratio?: number; rpsRatio?: number; fillMs?: number };
   memory?: MemoryResult & { perSessionBytes: number; how: string };
+  /** CPU profiles of the server under load (--profile), one per endpoint. */
+  profiles?: string[];
 }
 
 export interface RunFigures {

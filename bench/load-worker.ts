@@ -7,6 +7,8 @@
  * Latency is recorded from autocannon's per-response times (float milliseconds) into a
  * microsecond histogram: autocannon's own histogram has 1 ms resolution, too coarse here.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createHistogram } from 'node:perf_hooks';
 import { text } from 'node:stream/consumers';
 import autocannon from 'autocannon';
@@ -22,6 +24,8 @@ export interface LoadTarget {
 
 export interface LoadPlan {
   url: string;
+  /** The server's pid: its CPU time is read from /proc around each measured run (Linux). */
+  serverPid?: number;
   connections: number;
   /** Seconds of untimed load per target before measuring. */
   warmupSeconds: number;
@@ -43,6 +47,32 @@ export interface LoadResult {
   errors: number;
   timeouts: number;
   seconds: number;
+  /**
+   * Server CPU time (user + system, all threads, from /proc) per request, in microseconds: the
+   * server's cost per request, which a busy machine disturbs far less than req/s. Undefined off Linux.
+   */
+  serverCpuUsPerRequest: number | undefined;
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time used so far by process `pid`, in microseconds (utime + stime of /proc/<pid>/stat). */
+function processCpuUs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (man 5 proc).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
 }
 
 async function runOnce(plan: LoadPlan, target: LoadTarget, seconds: number) {
@@ -68,18 +98,22 @@ async function runOnce(plan: LoadPlan, target: LoadTarget, seconds: number) {
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, ms: number) => {
     if (statusCode >= 200 && statusCode < 300) histogram.record(Math.max(1, Math.round(ms * 1000)));
   });
+  const cpuBefore = processCpuUs(plan.serverPid);
   const result = await instance;
-  return { result, histogram };
+  const cpuAfter = processCpuUs(plan.serverPid);
+  const cpuUs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+  return { result, histogram, cpuUs };
 }
 
 async function main(): Promise<void> {
   const plan = JSON.parse(await text(process.stdin)) as LoadPlan;
   for (const target of plan.targets) if (plan.warmupSeconds > 0) await runOnce(plan, target, plan.warmupSeconds);
-  const totals = new Map<string, { requests: number; seconds: number; non2xx: number; errors: number; timeouts: number; histogram: ReturnType<typeof createHistogram> }>();
+  const totals = new Map<string, { requests: number; seconds: number; non2xx: number; errors: number; timeouts: number; cpuUs: number | undefined; histogram: ReturnType<typeof createHistogram> }>();
   for (let round = 0; round < plan.rounds; round++) {
     for (const target of plan.targets) {
-      const { result, histogram } = await runOnce(plan, target, plan.seconds);
-      const t = totals.get(target.name) ?? { requests: 0, seconds: 0, non2xx: 0, errors: 0, timeouts: 0, histogram: createHistogram() };
+      const { result, histogram, cpuUs } = await runOnce(plan, target, plan.seconds);
+      const t = totals.get(target.name) ?? { requests: 0, seconds: 0, non2xx: 0, errors: 0, timeouts: 0, cpuUs: 0, histogram: createHistogram() };
+      t.cpuUs = t.cpuUs === undefined || cpuUs === undefined ? undefined : t.cpuUs + cpuUs;
       t.requests += result.requests.total;
       t.seconds += result.duration;
       t.non2xx += result.non2xx;
@@ -99,6 +133,7 @@ async function main(): Promise<void> {
     errors: t.errors,
     timeouts: t.timeouts,
     seconds: t.seconds,
+    serverCpuUsPerRequest: t.cpuUs === undefined ? undefined : t.cpuUs / t.requests,
   }));
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

@@ -63,13 +63,9 @@ export class ServerProcess {
     });
   }
 
-  /**
-   * Starts the server for `store` and waits (at most `timeoutMs`) until it listens.
-   * @param profileDir when set, the server writes a V8 CPU profile there on exit (node --cpu-prof).
-   */
-  static async start(store: StoreName, placement: Placement, options: { redisUrl?: string; profileDir?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
-    const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=server-${store}-${Date.now()}.cpuprofile`] : [];
-    const args = ['--import', 'tsx', '--expose-gc', ...profile, path.join(ROOT, 'bench/server.ts'), store, ...(options.redisUrl ? [options.redisUrl] : [])];
+  /** Starts the server for `store` and waits (at most `timeoutMs`) until it listens. */
+  static async start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
+    const args = ['--import', 'tsx', '--expose-gc', path.join(ROOT, 'bench/server.ts'), store, ...(options.redisUrl ? [options.redisUrl] : [])];
     const [cmd, argv] = nodeCommand(placement.serverCpus, args);
     const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<ReadyMessage>((resolve, reject) => {
@@ -99,7 +95,7 @@ export class ServerProcess {
     });
   }
 
-  /** Asks the server to close (so a CPU profile gets written), then kills it after `timeoutMs`. */
+  /** Asks the server to close, then kills it after `timeoutMs`. */
   async close(timeoutMs = 20_000): Promise<void> {
     if (this.exited) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));

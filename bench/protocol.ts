@@ -21,7 +21,11 @@ export type Command =
   | { cmd: 'lookups'; population: number; count: number; warmup: number }
   /** Resident memory before and after creating `count` synthetic sessions from index `from`. */
   | { cmd: 'memory'; templateSub: string; from: number; count: number }
-  /** Closes app, dev-idp and store, then exits (a CPU profile, if on, is written then). */
+  /** Starts the V8 CPU profiler in the server (the same profiler as node --cpu-prof). */
+  | { cmd: 'profile-start' }
+  /** Stops the profiler and writes the profile to `file` (a .cpuprofile for Chrome DevTools or bench/profile-summary.ts). */
+  | { cmd: 'profile-stop'; file: string }
+  /** Closes app, dev-idp and store, then exits. */
   | { cmd: 'close' };
 
 export interface FillResult { ms: number }

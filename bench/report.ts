@@ -20,6 +20,8 @@ export function renderReport(run: RunFigures): string {
     ['Public GET /healthz  req/s', (s) => s.throughput && fmt(s.throughput.healthz.rps)],
     ['  latency p50 / p99  ms', (s) => s.throughput && `${fmt(s.throughput.healthz.p50Ms, 2)} / ${fmt(s.throughput.healthz.p99Ms, 2)}`],
     ['Ratio authenticated / public', (s) => s.throughput && `${fmt(s.throughput.ratio, 2)} (>= ${s.throughput.target}: ${verdict(s.throughput.ratio >= s.throughput.target)})`],
+    ['Server CPU per request /healthz / /api/hello  µs', (s) => s.throughput && `${fmt(s.throughput.healthz.serverCpuUsPerRequest, 0)} / ${fmt(s.throughput.hello.serverCpuUsPerRequest, 0)}`],
+    ['  ratio by CPU cost (public / authenticated)', (s) => s.throughput && (s.throughput.cpuRatio === undefined ? undefined : `${fmt(s.throughput.cpuRatio, 2)} (>= ${s.throughput.target}: ${verdict(s.throughput.cpuRatio >= s.throughput.target)})`)],
     ['Cookie request header  bytes', (s) => s.wire && `${s.wire.cookieHeaderBytes} (<= ${TARGETS.cookieBytes}: ${verdict(s.wire.cookieHeaderBytes <= TARGETS.cookieBytes)})`],
     ['Set-Cookie on the API response  bytes', (s) => s.wire && `${s.wire.setCookieBytes} (none: ${verdict(s.wire.setCookieBytes === 0)})`],
     ['Login round trip median / p95  ms', (s) => s.login && `${fmt(s.login.sequential.medianMs, 1)} / ${fmt(s.login.sequential.p95Ms, 1)} (<= ${TARGETS.loginMedianMs}: ${verdict(s.login.sequential.medianMs <= TARGETS.loginMedianMs)})`],

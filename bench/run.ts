@@ -95,8 +95,8 @@ async function measureWire(login: Login): Promise<WireFigures> {
   };
 }
 
-function loadPlan(appUrl: string, targets: LoadTarget[], rounds = S.rounds): LoadPlan {
-  return { url: appUrl, connections: S.connections, warmupSeconds: S.warmupSeconds, seconds: S.seconds, rounds, targets };
+function loadPlan(server: ServerProcess, targets: LoadTarget[], rounds = S.rounds): LoadPlan {
+  return { url: server.ready.appUrl, serverPid: server.ready.pid, connections: S.connections, warmupSeconds: S.warmupSeconds, seconds: S.seconds, rounds, targets };
 }
 
 function checkLoad(results: { name: string; non2xx: number; errors: number; requests: number }[]): void {
@@ -111,7 +111,7 @@ async function benchStore(store: StoreName, placement: Placement, profileDir: st
     if (problem) return { store, skipped: problem };
   }
   log(`${store}: starting dev-idp + app`);
-  const server = await ServerProcess.start(store, placement, { ...(store === 'redis' ? { redisUrl } : {}), ...(profileDir ? { profileDir } : {}) });
+  const server = await ServerProcess.start(store, placement, store === 'redis' ? { redisUrl } : {});
   const figures: StoreFigures = { store, storeKind: server.ready.storeKind };
   try {
     if (server.ready.storeKind !== store) {
@@ -138,13 +138,15 @@ async function benchStore(store: StoreName, placement: Placement, profileDir: st
 
     log(`${store}: throughput /healthz vs /api/hello with ${S.sessions} sessions (${S.smallSize} stored)`);
     const hello: LoadTarget = { name: 'hello', path: '/api/hello', headers: API_HEADERS, cookies: sessions.map((l) => l.cookie) };
-    const [healthz, helloResult] = await runLoad(loadPlan(appUrl, [{ name: 'healthz', path: '/healthz' }, hello]), placement);
+    const [healthz, helloResult] = await runLoad(loadPlan(server, [{ name: 'healthz', path: '/healthz' }, hello]), placement);
     checkLoad([healthz!, helloResult!]);
     const throughput: ThroughputFigures = {
       hello: helloResult!, healthz: healthz!, ratio: round(helloResult!.rps / healthz!.rps, 3),
+      cpuRatio: healthz!.serverCpuUsPerRequest && helloResult!.serverCpuUsPerRequest ? round(healthz!.serverCpuUsPerRequest / helloResult!.serverCpuUsPerRequest, 3) : undefined,
       target: TARGETS.ratio[store], sessions: S.sessions, storedSessions: S.smallSize,
     };
     figures.throughput = throughput;
+    if (profileDir) figures.profiles = await profileLoad(server, [{ name: 'healthz', path: '/healthz' }, hello], placement, profileDir, store);
 
     const lookupsAt = (population: number) => server.request<LookupResult>({ cmd: 'lookups', population, count: S.lookups, warmup: 1000 }, 120_000);
     const small: ScalePoint = { storedSessions: S.smallSize, lookup: await lookupsAt(synthetic), helloRps: helloResult!.rps, helloP99Ms: helloResult!.p99Ms };
@@ -166,7 +168,7 @@ async function benchStore(store: StoreName, placement: Placement, profileDir: st
       synthetic = to;
       const lookup = await lookupsAt(synthetic);
       log(`${store}: throughput /api/hello at ${S.largeSize.toLocaleString('en-US')} sessions`);
-      const [helloLarge] = await runLoad(loadPlan(appUrl, [hello]), placement);
+      const [helloLarge] = await runLoad(loadPlan(server, [hello]), placement);
       checkLoad([helloLarge!]);
       const large: ScalePoint = { storedSessions: S.largeSize, lookup, helloRps: helloLarge!.rps, helloP99Ms: helloLarge!.p99Ms };
       figures.scale = { small, large, p99Ratio: round(lookup.p99Us / small.lookup.p99Us, 3), rpsRatio: round(helloLarge!.rps / small.helloRps, 3), fillMs: Math.round(fill.ms) };
@@ -179,6 +181,23 @@ async function benchStore(store: StoreName, placement: Placement, profileDir: st
     await server.close();
     if (store === 'redis') log(`redis: removed ${await emptyScratchDb(redisUrl)} benchmark keys from ${redisUrl}`);
   }
+}
+
+/**
+ * One CPU profile of the server per target, each covering exactly one measured load run (the
+ * V8 profiler that node --cpu-prof uses, started and stopped over IPC). Returns the files.
+ */
+async function profileLoad(server: ServerProcess, targets: LoadTarget[], placement: Placement, dir: string, store: StoreName): Promise<string[]> {
+  const files: string[] = [];
+  for (const target of targets) {
+    const file = path.join(dir, `${store}-${target.name}-${Date.now()}.cpuprofile`);
+    await server.request({ cmd: 'profile-start' }, 10_000);
+    const [result] = await runLoad({ ...loadPlan(server, [target], 1), warmupSeconds: 0 }, placement);
+    await server.request({ cmd: 'profile-stop', file }, 60_000);
+    log(`${store}: profile of ${target.name} at ${Math.round(result!.rps)} req/s: ${path.relative(ROOT, file)} (npx tsx bench/profile-summary.ts ${path.relative(ROOT, file)})`);
+    files.push(path.relative(ROOT, file));
+  }
+  return files;
 }
 
 function git(...argv: string[]): string {

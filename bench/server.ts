@@ -7,7 +7,8 @@
  * Started by bench/run.ts with an IPC channel: it sends a {@link ReadyMessage}, then answers
  * {@link Command}s. The app logs one line per request at `info` like production, into /dev/null.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -39,6 +40,8 @@ const logger = createLogger({ level: 'info', destination: devNull });
 const store = await createStore(loadConfig({ NODE_ENV: 'test', SESSION_SECRET, DATA_DIR: dataDir, ...storeEnv }), logger);
 const stack = await startStack({ idpHost: '127.0.0.1', store, logger, env: { ...storeEnv, DATA_DIR: dataDir } });
 
+const profiler = new Session();
+
 send({ type: 'ready', appUrl: stack.appUrl, storeKind: store.kind, pid: process.pid } satisfies ReadyMessage);
 
 process.on('message', (message: { id: number } & Command) => {
@@ -58,6 +61,19 @@ async function handle(message: Command): Promise<unknown> {
       return lookups(store, message.population, message.count, message.warmup);
     case 'memory':
       return memory(message.templateSub, message.from, message.count);
+    case 'profile-start':
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      // 100 µs: ten times node --cpu-prof's default, for enough samples of a sub-millisecond request.
+      await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+      await profiler.post('Profiler.start');
+      return {};
+    case 'profile-stop': {
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      writeFileSync(message.file, JSON.stringify(profile));
+      return {};
+    }
     case 'close':
       setImmediate(() => void shutdown());
       return {};

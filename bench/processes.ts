@@ -35,7 +35,7 @@ export function choosePlacement(): Placement {
   const loadCpus = cores === 2 ? '1' : `1-${cores - 1}`;
   // This process drives the logins and waits during load: keep it off the server's core too.
   spawnSync('taskset', ['-a', '-p', '-c', loadCpus, String(process.pid)], { stdio: 'ignore' });
-  return { cores, taskset, serverCpus: '0', loadCpus, describe: `server pinned to CPU 0 (1 core); load generator and login driver on CPU ${loadCpus} (${cores - 1} core${cores > 2 ? 's' : ''}); Redis (when used) not pinned` };
+  return { cores, taskset, serverCpus: '0', loadCpus, describe: `app server pinned to CPU 0 (1 core); load generator, login driver and dev-idp on CPU ${loadCpus} (${cores - 1} core${cores > 2 ? 's' : ''}); Redis (when used) not pinned` };
 }
 
 function nodeCommand(cpus: string | undefined, args: string[]): [string, string[]] {
@@ -65,7 +65,7 @@ export class ServerProcess {
 
   /** Starts the server for `store` and waits (at most `timeoutMs`) until it listens. */
   static async start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
-    const args = ['--import', 'tsx', '--expose-gc', path.join(ROOT, 'bench/server.ts'), store, ...(options.redisUrl ? [options.redisUrl] : [])];
+    const args = ['--import', 'tsx', '--expose-gc', path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', ...(placement.loadCpus ? [placement.loadCpus] : [])];
     const [cmd, argv] = nodeCommand(placement.serverCpus, args);
     const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<ReadyMessage>((resolve, reject) => {

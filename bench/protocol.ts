@@ -5,6 +5,11 @@
 
 export type StoreName = 'sqlite' | 'redis' | 'memory';
 
+/** The app's registration at the benchmark's dev-idp. */
+export const BENCH_CLIENT = { clientId: 'bench-client', clientSecret: 'bench-client-secret-that-is-long-enough' };
+/** Development-only session secret of the benchmark's app. */
+export const BENCH_SESSION_SECRET = 'bench-session-secret-0123456789abcdef';
+
 /** Sent once by the server when the dev-idp and the app are listening. */
 export interface ReadyMessage {
   type: 'ready';

@@ -90,6 +90,7 @@ async function measureWire(login: Login): Promise<WireFigures> {
   return {
     cookieHeaderBytes: Buffer.byteLength(`Cookie: ${login.cookie}\r\n`),
     cookieValueBytes: Buffer.byteLength(login.cookie),
+    cookieValueBytesHttps: Buffer.byteLength(login.cookie.replace(/(^|; )bff\.sid/g, '$1__Host-bff.sid')),
     setCookieBytes: setCookie.reduce((n, v) => n + Buffer.byteLength(`Set-Cookie: ${v}\r\n`), 0),
     setCookieHeaders: setCookie.length,
   };
@@ -158,7 +159,7 @@ async function benchStore(store: StoreName, placement: Placement, profileDir: st
     figures.memory = {
       ...memory,
       perSessionBytes: Math.round((memory.rssAfter - memory.rssBefore) / memory.created),
-      how: `${memory.created.toLocaleString('en-US')} copies of a real login's session created with store.create in the server process (${Math.round(memory.fillMs)} ms); RSS of the server process (app + dev-idp), after a full GC, with ${S.smallSize} sessions stored before`,
+      how: `${memory.created.toLocaleString('en-US')} copies of a real login's session created with store.create in the server process (${Math.round(memory.fillMs)} ms); RSS of the app's process (the dev-idp runs in its own), after a full GC, with ${S.smallSize} sessions stored before`,
     };
 
     if (SCALE_STORES.includes(store)) {

@@ -1,30 +1,36 @@
 /**
- * The benchmark's server process: the dev-idp and the app (test/helpers/stack.ts startStack) with
- * the session store named on the command line, opened through the app's own createStore(config).
- * Runs alone in its process so that bench/run.ts can pin it to its own core with taskset.
+ * The benchmark's server process: the app, built as src/main.ts builds it (loadConfig,
+ * createStore, createApp, the HTTP timeouts of src/server.ts), with the session store named on
+ * the command line, and the dev-idp in a child process of its own (bench/idp.ts). This process
+ * holds only the app, as in production, and bench/run.ts pins it to its own core with taskset.
  *
- * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|memory> [redis-url]
+ * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|memory> <redis-url|-> [idp-cpus]
  * Started by bench/run.ts with an IPC channel: it sends a {@link ReadyMessage}, then answers
  * {@link Command}s. The app logs one line per request at `info` like production, into /dev/null.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { createStore } from '../src/session/create-store.ts';
 import type { SessionStore } from '../src/session/store.ts';
-import { startStack, SESSION_SECRET } from '../test/helpers/stack.ts';
-import type { Command, FillResult, LookupResult, MemoryResult, ReadyMessage, Reply, StoreName } from './protocol.ts';
+import { BENCH_CLIENT, BENCH_SESSION_SECRET, type Command, type FillResult, type LookupResult, type MemoryResult, type ReadyMessage, type Reply, type StoreName } from './protocol.ts';
 import { percentile } from './stats.ts';
 import { fillStore, syntheticId } from './synthetic-sessions.ts';
 
 const storeName = process.argv[2] as StoreName;
-const redisUrl = process.argv[3];
+const redisUrl = process.argv[3] && process.argv[3] !== '-' ? process.argv[3] : undefined;
+const idpCpus = process.argv[4];
 if (!['sqlite', 'redis', 'memory'].includes(storeName) || !process.send) {
-  process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|memory> [redis-url]\n');
+  process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|memory> <redis-url|-> [idp-cpus]\n');
   process.exit(2);
 }
 
@@ -37,12 +43,35 @@ const storeEnv: Record<string, string> = {
 // pino's own sync destination, as pino() uses for stdout in production; typed as a stream for createLogger.
 const devNull = pino.destination({ dest: '/dev/null', sync: true }) as unknown as NodeJS.WritableStream;
 const logger = createLogger({ level: 'info', destination: devNull });
-const store = await createStore(loadConfig({ NODE_ENV: 'test', SESSION_SECRET, DATA_DIR: dataDir, ...storeEnv }), logger);
-const stack = await startStack({ idpHost: '127.0.0.1', store, logger, env: { ...storeEnv, DATA_DIR: dataDir } });
+// Listen first: the app's URL (its port) goes into the IdP's client registration and the app's config.
+const server = http.createServer();
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const port = (server.address() as AddressInfo).port;
+const appUrl = `http://localhost:${port}`;
+const idp = await startIdp(appUrl);
+const config = loadConfig({
+  NODE_ENV: 'production',
+  PORT: String(port),
+  BASE_URL: appUrl,
+  ISSUER_BASE_URL: idp.issuer,
+  CLIENT_ID: BENCH_CLIENT.clientId,
+  CLIENT_SECRET: BENCH_CLIENT.clientSecret,
+  SESSION_SECRET: BENCH_SESSION_SECRET,
+  DATA_DIR: dataDir,
+  ...storeEnv,
+});
+const store = await createStore(config, logger);
+const app = createApp(config, { store, logger });
+server.on('request', app.koa.callback());
+// The slow-client bounds of src/server.ts listen().
+server.requestTimeout = 30_000;
+server.headersTimeout = 20_000;
+server.keepAliveTimeout = 5_000;
+await app.bff.oidc.whenReady();
 
 const profiler = new Session();
 
-send({ type: 'ready', appUrl: stack.appUrl, storeKind: store.kind, pid: process.pid } satisfies ReadyMessage);
+send({ type: 'ready', appUrl, storeKind: store.kind, pid: process.pid } satisfies ReadyMessage);
 
 process.on('message', (message: { id: number } & Command) => {
   handle(message).then(
@@ -126,12 +155,32 @@ async function shutdown(): Promise<void> {
   const force = setTimeout(() => process.exit(1), 15_000);
   force.unref();
   try {
-    await stack.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await app.close();
     await store.close();
+    idp.child.disconnect();
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);
   }
+}
+
+/** Starts bench/idp.ts (pinned to `idpCpus` when given) and waits for its issuer URL. */
+async function startIdp(url: string) {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'idp.ts');
+  const args = ['--import', 'tsx', script, url];
+  const child = idpCpus
+    ? spawn('taskset', ['-c', idpCpus, process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const issuer = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('dev-idp not ready within 60 s')), 60_000);
+    child.once('exit', (code) => reject(new Error(`dev-idp exited with ${code}`)));
+    child.on('message', (m: { type: string; issuer: string }) => {
+      if (m.type === 'idp-ready') { clearTimeout(timer); resolve(m.issuer); }
+    });
+  });
+  return { child, issuer };
 }
 
 function send(message: ReadyMessage | Reply): void {

@@ -58,7 +58,7 @@ export interface StoreFigures {
   login?: LoginFigures;
   wire?: WireFigures;
   throughput?: ThroughputFigures;
-  scale?: { small: ScalePoint; large?: ScalePoint; p99Ratio?: number; rpsRatio?: number; fillMs?: number };
+  scale?: { small: ScalePoint; large?: ScalePoint; p99Ratio?: number; rpsRatio?: number; fillMs?: number; fillMethod?: string };
   memory?: MemoryResult & { perSessionBytes: number; how: string };
   /** CPU profiles of the server under load (--profile), one per endpoint. */
   profiles?: string[];

@@ -20,8 +20,11 @@ export interface ReadyMessage {
 }
 
 export type Command =
-  /** Creates synthetic sessions [from, to) shaped like a live session of `templateSub`. */
-  | { cmd: 'fill'; templateSub: string; from: number; to: number }
+  /**
+   * Creates synthetic sessions [from, to) shaped like a live session of `templateSub`, through
+   * store.create, or with `bulk` through the store kind's fast path (bench/bulk-fill.ts).
+   */
+  | { cmd: 'fill'; templateSub: string; from: number; to: number; bulk?: boolean }
   /** Times `count` store.get of random synthetic sessions among [0, population), after `warmup` untimed ones. */
   | { cmd: 'lookups'; population: number; count: number; warmup: number }
   /** Resident memory before and after creating `count` synthetic sessions from index `from`. */
@@ -33,7 +36,7 @@ export type Command =
   /** Closes app, dev-idp and store, then exits. */
   | { cmd: 'close' };
 
-export interface FillResult { ms: number }
+export interface FillResult { ms: number; method: string }
 export interface LookupResult { p50Us: number; p99Us: number; meanUs: number; count: number }
 export interface MemoryResult { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number; created: number; fillMs: number }
 

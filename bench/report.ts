@@ -57,6 +57,7 @@ export function renderReport(run: RunFigures): string {
   for (const s of run.stores) {
     if (s.skipped) out.push(`${s.store}: skipped: ${s.skipped}`);
     if (s.memory) out.push(`${s.store} memory: ${s.memory.how}`);
+    if (s.scale?.fillMethod) out.push(`${s.store} scale: ${s.scale.large?.storedSessions.toLocaleString('en-US')} sessions written in ${fmt((s.scale.fillMs ?? 0) / 1000, 1)} s (${s.scale.fillMethod}), read back through store.get`);
   }
   return out.join('\n');
 }

@@ -64,7 +64,8 @@ function bounded<T>(label: string, ms: number, promise: Promise<T>): Promise<T> 
   });
 }
 
-const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const t0 = performance.now();
+const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${msg}\n`);
 
 async function measureLogins(appUrl: string): Promise<{ figures: LoginFigures; logins: Login[] }> {
   for (let i = 0; i < S.loginWarmup; i++) await loginOnce(appUrl, i);
@@ -165,14 +166,15 @@ async function benchStore(store: StoreName, placement: Placement, profileDir: st
     if (SCALE_STORES.includes(store)) {
       const to = S.largeSize - realSessions;
       log(`${store}: filling to ${S.largeSize.toLocaleString('en-US')} sessions`);
-      const fill = await server.request<FillResult>({ cmd: 'fill', templateSub, from: synthetic, to }, 60_000 + (to - synthetic) * 2);
+      const fill = await server.request<FillResult>({ cmd: 'fill', templateSub, from: synthetic, to, bulk: true }, 60_000 + (to - synthetic) * 2);
+      log(`${store}: ${Math.round(fill.ms / 1000)} s (${fill.method})`);
       synthetic = to;
       const lookup = await lookupsAt(synthetic);
       log(`${store}: throughput /api/hello at ${S.largeSize.toLocaleString('en-US')} sessions`);
       const [helloLarge] = await runLoad(loadPlan(server, [hello]), placement);
       checkLoad([helloLarge!]);
       const large: ScalePoint = { storedSessions: S.largeSize, lookup, helloRps: helloLarge!.rps, helloP99Ms: helloLarge!.p99Ms };
-      figures.scale = { small, large, p99Ratio: round(lookup.p99Us / small.lookup.p99Us, 3), rpsRatio: round(helloLarge!.rps / small.helloRps, 3), fillMs: Math.round(fill.ms) };
+      figures.scale = { small, large, p99Ratio: round(lookup.p99Us / small.lookup.p99Us, 3), rpsRatio: round(helloLarge!.rps / small.helloRps, 3), fillMs: Math.round(fill.ms), fillMethod: fill.method };
     }
     return figures;
   } catch (err) {

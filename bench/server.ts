@@ -23,6 +23,7 @@ import { createLogger } from '../src/log.ts';
 import { createStore } from '../src/session/create-store.ts';
 import type { SessionStore } from '../src/session/store.ts';
 import { BENCH_CLIENT, BENCH_SESSION_SECRET, type Command, type FillResult, type LookupResult, type MemoryResult, type ReadyMessage, type Reply, type StoreName } from './protocol.ts';
+import { bulkFill } from './bulk-fill.ts';
 import { percentile } from './stats.ts';
 import { fillStore, syntheticId } from './synthetic-sessions.ts';
 
@@ -84,8 +85,11 @@ process.on('disconnect', () => void shutdown());
 
 async function handle(message: Command): Promise<unknown> {
   switch (message.cmd) {
-    case 'fill':
-      return { ms: await fillStore(store, await template(message.templateSub), message.from, message.to) } satisfies FillResult;
+    case 'fill': {
+      const record = await template(message.templateSub);
+      if (message.bulk) return (await bulkFill(store, record, message.from, message.to, config.sqlitePath)) satisfies FillResult;
+      return { ms: await fillStore(store, record, message.from, message.to), method: 'store.create, 2,000 at a time' } satisfies FillResult;
+    }
     case 'lookups':
       return lookups(store, message.population, message.count, message.warmup);
     case 'memory':

@@ -1,0 +1,105 @@
+/**
+ * Fast filling of a store with up to a million synthetic sessions for the store-scale phase:
+ * SQLite rows inserted over a second connection in large transactions, Redis keys written in
+ * pipelines, each in the layout the store itself writes (sqlite-store.ts schema, redis-scripts.ts
+ * key layout). A sample is then read back through the store's own `get` and compared, so a
+ * change of layout fails the run loudly instead of measuring something else. Stores without a
+ * bulk path (memory, or unknown) are filled through `store.create`.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import Database from 'better-sqlite3';
+import type { SessionRecord, SessionStore } from '../src/session/store.ts';
+import { fillStore, syntheticId, syntheticRecord } from './synthetic-sessions.ts';
+
+/** What the Redis store exposes for tests and diagnostics (redis-store.ts RedisSessionStore). */
+interface RedisLike {
+  client: { pipeline(): RedisPipeline };
+  prefix: string;
+}
+interface RedisPipeline {
+  hset(key: string, ...fieldsAndValues: (string | number)[]): RedisPipeline;
+  pexpire(key: string, ms: number): RedisPipeline;
+  zadd(key: string, score: number, member: string): RedisPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
+const SQLITE_COLUMNS = ['id', 'sub', 'sid', 'created_at', 'last_seen_at', 'idle_expires_at', 'absolute_expires_at', 'expires_at', 'user_agent', 'data'];
+
+function sqliteFill(file: string, template: SessionRecord, from: number, to: number): void {
+  const db = new Database(file);
+  try {
+    db.pragma('busy_timeout = 10000');
+    const columns = (db.pragma('table_info(sessions)') as { name: string }[]).map((c) => c.name);
+    const missing = SQLITE_COLUMNS.filter((c) => !columns.includes(c));
+    if (missing.length > 0) throw new Error(`bulk fill: the sessions table has no column ${missing.join(', ')}; update bench/bulk-fill.ts to the store's schema`);
+    const insert = db.prepare(`INSERT INTO sessions (${SQLITE_COLUMNS.join(', ')}) VALUES (${SQLITE_COLUMNS.map(() => '?').join(', ')})`);
+    const now = Date.now();
+    const batch = db.transaction((start: number, end: number) => {
+      for (let i = start; i < end; i++) {
+        const r = syntheticRecord(i, template, now);
+        insert.run(r.id, r.sub, r.sid ?? null, r.createdAt, r.lastSeenAt, r.idleExpiresAt, r.absoluteExpiresAt, Math.min(r.idleExpiresAt, r.absoluteExpiresAt), r.userAgent, JSON.stringify(r.data));
+      }
+    });
+    for (let i = from; i < to; i += 20_000) batch(i, Math.min(to, i + 20_000));
+  } finally {
+    db.close();
+  }
+}
+
+async function redisFill(store: RedisLike, template: SessionRecord, from: number, to: number): Promise<void> {
+  const p = store.prefix;
+  const now = Date.now();
+  for (let i = from; i < to; i += 1000) {
+    const pipeline = store.client.pipeline();
+    for (let j = i; j < Math.min(to, i + 1000); j++) {
+      const r = syntheticRecord(j, template, now);
+      const fields: (string | number)[] = ['sub', r.sub, 'ca', r.createdAt, 'ls', r.lastSeenAt, 'ie', r.idleExpiresAt, 'ae', r.absoluteExpiresAt, 'ua', r.userAgent];
+      if (r.sid !== undefined) fields.push('sid', r.sid);
+      for (const [key, value] of Object.entries(r.data)) if (value !== undefined) fields.push(`d:${key}`, JSON.stringify(value));
+      const key = `${p}s:${r.id}`;
+      pipeline.hset(key, ...fields).pexpire(key, Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt);
+      for (const index of [`${p}u:${r.sub}`, ...(r.sid === undefined ? [] : [`${p}i:${r.sid}`])]) {
+        pipeline.zadd(index, r.absoluteExpiresAt, r.id).pexpire(index, r.absoluteExpiresAt - r.lastSeenAt);
+      }
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0]!;
+  }
+}
+
+/** Reads a spread of the new sessions back through the store and compares them with what was written. */
+async function verify(store: SessionStore, template: SessionRecord, from: number, to: number): Promise<void> {
+  const step = Math.max(1, Math.floor((to - from) / 50));
+  for (let i = from; i < to; i += step) {
+    const expected = syntheticRecord(i, template, Date.now());
+    const got = await store.get(syntheticId(i), Date.now());
+    const user = got?.data.user as { sub?: unknown } | undefined;
+    if (!got || got.sub !== expected.sub || got.sid !== expected.sid || user?.sub !== expected.sub || !isDeepStrictEqual(got.data, expected.data)) {
+      throw new Error(`bulk fill: synthetic session ${i} does not read back through store.get as written; the ${store.kind} store's layout changed (update bench/bulk-fill.ts)`);
+    }
+  }
+}
+
+/**
+ * Adds synthetic sessions [from, to) to `store` as fast as its kind allows.
+ * @param sqlitePath the SQLite file the store uses (for the second connection).
+ * @returns the wall time in ms and how the sessions were written.
+ */
+export async function bulkFill(store: SessionStore, template: SessionRecord, from: number, to: number, sqlitePath: string): Promise<{ ms: number; method: string }> {
+  const start = performance.now();
+  let method: string;
+  if (store.kind === 'sqlite') {
+    sqliteFill(sqlitePath, template, from, to);
+    method = 'SQLite: INSERTs over a second connection, 20,000 per transaction';
+  } else if (store.kind === 'redis' && 'client' in store && 'prefix' in store) {
+    await redisFill(store as unknown as RedisLike, template, from, to);
+    method = 'Redis: HSET/PEXPIRE/ZADD in pipelines of 1,000 sessions, in the store\'s key layout';
+  } else {
+    await fillStore(store, template, from, to);
+    return { ms: performance.now() - start, method: 'store.create, 2,000 at a time' };
+  }
+  const ms = performance.now() - start;
+  await verify(store, template, from, to);
+  return { ms, method };
+}

@@ -48,6 +48,10 @@ export interface ScalePoint {
   /** Authenticated /api/hello rps with this many stored sessions. */
   helloRps: number;
   helloP99Ms: number;
+  /** /healthz rps in the same run: the machine's drift between the two sizes shows here. */
+  healthzRps: number;
+  /** Server CPU per /api/hello request, µs. */
+  helloCpuUs: number | undefined;
 }
 
 export interface StoreFigures {
@@ -58,7 +62,18 @@ export interface StoreFigures {
   login?: LoginFigures;
   wire?: WireFigures;
   throughput?: ThroughputFigures;
-  scale?: { small: ScalePoint; large?: ScalePoint; p99Ratio?: number; rpsRatio?: number; fillMs?: number; fillMethod?: string };
+  scale?: {
+    small: ScalePoint;
+    large?: ScalePoint;
+    /** Lookup p99 at the large size / at the small size. */
+    p99Ratio?: number;
+    /** /api/hello rps at the large size / at the small size. */
+    rpsRatio?: number;
+    /** /api/hello server CPU per request at the small size / at the large size (1 = no extra cost). */
+    cpuRatio?: number;
+    fillMs?: number;
+    fillMethod?: string;
+  };
   memory?: MemoryResult & { perSessionBytes: number; how: string };
   /** CPU profiles of the server under load (--profile), one per endpoint. */
   profiles?: string[];

@@ -29,6 +29,8 @@ export type Command =
   | { cmd: 'lookups'; population: number; count: number; warmup: number }
   /** Resident memory before and after creating `count` synthetic sessions from index `from`. */
   | { cmd: 'memory'; templateSub: string; from: number; count: number }
+  /** A full garbage collection (after a bulk fill, so its garbage is not collected during a measurement). */
+  | { cmd: 'gc' }
   /** Starts the V8 CPU profiler in the server (the same profiler as node --cpu-prof). */
   | { cmd: 'profile-start' }
   /** Stops the profiler and writes the profile to `file` (a .cpuprofile for Chrome DevTools or bench/profile-summary.ts). */

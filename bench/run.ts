@@ -151,7 +151,10 @@ async function benchStore(store: StoreName, placement: Placement, profileDir: st
     if (profileDir) figures.profiles = await profileLoad(server, [{ name: 'healthz', path: '/healthz' }, hello], placement, profileDir, store);
 
     const lookupsAt = (population: number) => server.request<LookupResult>({ cmd: 'lookups', population, count: S.lookups, warmup: 1000 }, 120_000);
-    const small: ScalePoint = { storedSessions: S.smallSize, lookup: await lookupsAt(synthetic), helloRps: helloResult!.rps, helloP99Ms: helloResult!.p99Ms };
+    const small: ScalePoint = {
+      storedSessions: S.smallSize, lookup: await lookupsAt(synthetic), helloRps: helloResult!.rps, helloP99Ms: helloResult!.p99Ms,
+      healthzRps: healthz!.rps, helloCpuUs: helloResult!.serverCpuUsPerRequest,
+    };
     figures.scale = { small };
 
     log(`${store}: memory with ${S.memorySessions} more sessions`);
@@ -170,11 +173,20 @@ async function benchStore(store: StoreName, placement: Placement, profileDir: st
       log(`${store}: ${Math.round(fill.ms / 1000)} s (${fill.method})`);
       synthetic = to;
       const lookup = await lookupsAt(synthetic);
-      log(`${store}: throughput /api/hello at ${S.largeSize.toLocaleString('en-US')} sessions`);
-      const [helloLarge] = await runLoad(loadPlan(server, [hello]), placement);
-      checkLoad([helloLarge!]);
-      const large: ScalePoint = { storedSessions: S.largeSize, lookup, helloRps: helloLarge!.rps, helloP99Ms: helloLarge!.p99Ms };
-      figures.scale = { small, large, p99Ratio: round(lookup.p99Us / small.lookup.p99Us, 3), rpsRatio: round(helloLarge!.rps / small.helloRps, 3), fillMs: Math.round(fill.ms), fillMethod: fill.method };
+      await server.request({ cmd: 'gc' }, 30_000);
+      log(`${store}: throughput /healthz vs /api/hello at ${S.largeSize.toLocaleString('en-US')} sessions`);
+      const [healthzLarge, helloLarge] = await runLoad(loadPlan(server, [{ name: 'healthz', path: '/healthz' }, hello]), placement);
+      checkLoad([healthzLarge!, helloLarge!]);
+      const large: ScalePoint = {
+        storedSessions: S.largeSize, lookup, helloRps: helloLarge!.rps, helloP99Ms: helloLarge!.p99Ms,
+        healthzRps: healthzLarge!.rps, helloCpuUs: helloLarge!.serverCpuUsPerRequest,
+      };
+      figures.scale = {
+        small, large, fillMs: Math.round(fill.ms), fillMethod: fill.method,
+        p99Ratio: round(lookup.p99Us / small.lookup.p99Us, 3),
+        rpsRatio: round(helloLarge!.rps / small.helloRps, 3),
+        ...(small.helloCpuUs && large.helloCpuUs ? { cpuRatio: round(small.helloCpuUs / large.helloCpuUs, 3) } : {}),
+      };
     }
     return figures;
   } catch (err) {

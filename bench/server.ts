@@ -94,6 +94,9 @@ async function handle(message: Command): Promise<unknown> {
       return lookups(store, message.population, message.count, message.warmup);
     case 'memory':
       return memory(message.templateSub, message.from, message.count);
+    case 'gc':
+      (globalThis as { gc?: () => void }).gc?.();
+      return {};
     case 'profile-start':
       profiler.connect();
       await profiler.post('Profiler.enable');

@@ -191,7 +191,7 @@ async function benchStore(store: StoreName, placement: Placement, profileDir: st
     return figures;
   } catch (err) {
     log(`${store}: FAILED: ${err instanceof Error ? err.stack : String(err)}`);
-    return { ...figures, skipped: `failed: ${err instanceof Error ? err.message : String(err)}` };
+    return { ...figures, skipped: `failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}` };
   } finally {
     await server.close();
     if (store === 'redis') log(`redis: removed ${await emptyScratchDb(redisUrl)} benchmark keys from ${redisUrl}`);

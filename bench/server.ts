@@ -88,7 +88,7 @@ async function handle(message: Command): Promise<unknown> {
     case 'fill': {
       const record = await template(message.templateSub);
       if (message.bulk) return (await bulkFill(store, record, message.from, message.to, config.sqlitePath)) satisfies FillResult;
-      return { ms: await fillStore(store, record, message.from, message.to), method: 'store.create, 2,000 at a time' } satisfies FillResult;
+      return { ms: await fillStore(store, record, message.from, message.to), method: 'store.create, 100 at a time' } satisfies FillResult;
     }
     case 'lookups':
       return lookups(store, message.population, message.count, message.warmup);

@@ -31,11 +31,11 @@ export function syntheticRecord(i: number, template: SessionRecord, now: number)
 
 /**
  * Creates synthetic sessions `from` (inclusive) to `to` (exclusive) through the store's own
- * `create`, `batch` at a time in flight (the Redis client pipelines them; SQLite and memory run
+ * `create`, `batch` at a time in flight (the Redis client pipelines them; few enough to stay within its 1 s command timeout on a busy machine; SQLite and memory run
  * them back to back).
  * @returns the wall time taken, in milliseconds.
  */
-export async function fillStore(store: SessionStore, template: SessionRecord, from: number, to: number, batch = 2000): Promise<number> {
+export async function fillStore(store: SessionStore, template: SessionRecord, from: number, to: number, batch = 100): Promise<number> {
   const start = performance.now();
   const now = Date.now();
   for (let i = from; i < to; i += batch) {

@@ -87,7 +87,7 @@ async function handle(message: Command): Promise<unknown> {
   switch (message.cmd) {
     case 'fill': {
       const record = await template(message.templateSub);
-      if (message.bulk) return (await bulkFill(store, record, message.from, message.to, config.sqlitePath)) satisfies FillResult;
+      if (message.bulk) return (await bulkFill(store, record, message.from, message.to, { sqlitePath: config.sqlitePath, redisUrl: config.redisUrl })) satisfies FillResult;
       return { ms: await fillStore(store, record, message.from, message.to), method: 'store.create, 100 at a time' } satisfies FillResult;
     }
     case 'lookups':

@@ -45,11 +45,11 @@ export interface LoginFigures {
 export interface ScalePoint {
   storedSessions: number;
   lookup: LookupResult;
-  /** Authenticated /api/hello rps with this many stored sessions. */
-  helloRps: number;
-  helloP99Ms: number;
+  /** Authenticated /api/hello rps with this many stored sessions (undefined: not measured, --quick at the large size). */
+  helloRps: number | undefined;
+  helloP99Ms: number | undefined;
   /** /healthz rps in the same run: the machine's drift between the two sizes shows here. */
-  healthzRps: number;
+  healthzRps: number | undefined;
   /** Server CPU per /api/hello request, µs. */
   helloCpuUs: number | undefined;
 }
@@ -86,7 +86,7 @@ export interface RunFigures {
   machine: { nproc: number; cpuModel: string; node: string; platform: string; loadAverage: number[] };
   placement: string;
   commit: string;
-  settings: { connections: number; warmupSeconds: number; seconds: number; rounds: number; sessions: number; smallSize: number; largeSize: number; lookups: number };
+  settings: { connections: number; warmupSeconds: number; seconds: number; rounds: number; sessions: number; smallSize: number; largeSize: number; largeThroughput: boolean; lookups: number };
   stores: StoreFigures[];
 }
 

@@ -7,9 +7,9 @@
  */
 import type Koa from 'koa';
 import compose from 'koa-compose';
+import Keygrip from 'keygrip';
 import type { Logger } from '../log.ts';
 import { csrfToken } from '../http/csrf.ts';
-import { cookieKeys } from '../session/cookie-keys.ts';
 import { sessionMiddleware } from '../session/session-middleware.ts';
 import type { SessionStore } from '../session/store.ts';
 import { backchannelRoutes } from './backchannel-route.ts';
@@ -84,8 +84,8 @@ export interface Bff {
  */
 export function createBff(app: Koa, options: BffOptions): Bff {
   const now = options.now ?? Date.now;
-  // One Keygrip-compatible object for the app's lifetime (Koa builds a Keygrip per request from an array).
-  app.keys = cookieKeys(options.sessionKeys);
+  // One Keygrip for the app's lifetime (given an array, Koa builds a new one per request).
+  app.keys = new Keygrip([...options.sessionKeys]);
   const https = options.baseUrl.protocol === 'https:';
   // __Host-: Secure, Path=/, no Domain; a sibling subdomain cannot plant it (RFC 6265bis 4.1.3.2).
   const cookieName = https ? '__Host-bff.sid' : 'bff.sid';

@@ -9,7 +9,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
-import type { SessionRecord, SessionStore } from '../src/session/store.ts';
+import type { SessionRecord, SessionStore } from 'koa-oidc-bff';
 import { fillStore, syntheticId, syntheticRecord } from './synthetic-sessions.ts';
 
 

@@ -21,7 +21,7 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { createStore } from '../src/session/create-store.ts';
-import type { SessionStore } from '../src/session/store.ts';
+import type { SessionStore } from 'koa-oidc-bff';
 import { BENCH_CLIENT, BENCH_SESSION_SECRET, type Command, type FillResult, type LookupResult, type MemoryResult, type ReadyMessage, type Reply, type StoreName } from './protocol.ts';
 import { bulkFill } from './bulk-fill.ts';
 import { percentile } from './stats.ts';
@@ -68,7 +68,7 @@ server.on('request', app.koa.callback());
 server.requestTimeout = 30_000;
 server.headersTimeout = 20_000;
 server.keepAliveTimeout = 5_000;
-await app.bff.oidc.whenReady();
+await app.bff.whenReady();
 
 const profiler = new Session();
 

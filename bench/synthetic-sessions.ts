@@ -4,7 +4,7 @@
  * of them and later pick random ones to look up without keeping a million ids in memory.
  */
 import { createHash } from 'node:crypto';
-import type { SessionRecord, SessionStore } from '../src/session/store.ts';
+import type { SessionRecord, SessionStore } from 'koa-oidc-bff';
 
 /** The id of synthetic session `i`: 32 base64url characters, like a real id (192 bits). */
 export function syntheticId(i: number): string {

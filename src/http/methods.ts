@@ -4,7 +4,7 @@
  * server fault in every error-rate alert, and an unknown method is the client's.
  */
 import type Koa from 'koa';
-import { AppError } from '../errors.ts';
+import { AppError } from 'koa-oidc-bff';
 
 /** Methods that reach the routers (which answer 404 or 405 with `Allow` as usual). */
 const KNOWN = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

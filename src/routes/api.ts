@@ -1,9 +1,7 @@
 /** The demo's API under /api/* (the CSRF header check is applied to the whole prefix in app.ts). */
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Bff } from '../auth/index.ts';
-import { UpstreamError } from '../errors.ts';
-import { wantsFragment } from '../http/htmx.ts';
+import { UpstreamError, wantsFragment, type Bff } from 'koa-oidc-bff';
 import type { Renderer } from '../views.ts';
 
 /** What the demo shows of the remote API's answer; any other field (or a token) never reaches the page. */
@@ -19,7 +17,7 @@ export function apiRoutes(bff: Bff, renderer: Renderer, options: { remoteApiUrl:
   const remoteHello = new URL(`${options.remoteApiUrl.href.replace(/\/+$/, '')}/resource/hello`);
 
   router.get('/hello', bff.requireUser(), async function hello(ctx) {
-    const user = bff.user(ctx)!.user;
+    const user = ctx.state.user!;
     const message = `Hello, ${user.name ?? user.sub}! This message came from the API.`;
     ctx.set('Cache-Control', 'no-store');
     if (wantsFragment(ctx)) {

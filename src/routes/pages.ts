@@ -1,6 +1,6 @@
 /** The demo's pages: home (public) and profile (logged-in users). */
 import Router from '@koa/router';
-import type { Bff } from '../auth/index.ts';
+import type { Bff } from 'koa-oidc-bff';
 import type { PageRenderer } from './render.ts';
 
 /** Builds the page router. */
@@ -10,7 +10,7 @@ export function pageRoutes(bff: Bff, page: PageRenderer): Router {
     page(ctx, 'home');
   });
   router.get('/profile', bff.requireUser(), async function profile(ctx) {
-    page(ctx, 'profile', { claims: bff.user(ctx)?.claims ?? {}, title: 'Profile' });
+    page(ctx, 'profile', { claims: (await bff.claims(ctx)) ?? {}, title: 'Profile' });
   });
   return router;
 }

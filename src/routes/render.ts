@@ -3,8 +3,7 @@
  * (htmx request), from one source of markup: each page includes the partial of the same name.
  */
 import type Koa from 'koa';
-import type { Bff } from '../auth/index.ts';
-import { wantsFragment } from '../http/htmx.ts';
+import { wantsFragment, type Bff } from 'koa-oidc-bff';
 import type { Renderer } from '../views.ts';
 
 /** htmx 2 settings for the page (https://htmx.org/reference/#config). */
@@ -35,8 +34,7 @@ export interface PageRenderer {
 /** Creates the page renderer; every rendered response depends on the session, so none is cached. */
 export function pageRenderer(renderer: Renderer, bff: Bff): PageRenderer {
   return (ctx, name, data = {}) => {
-    const session = bff.user(ctx);
-    const common = { user: session?.user, csrfToken: bff.csrfToken(ctx), path: ctx.path, htmxConfig: HTMX_CONFIG, ...data };
+    const common = { user: bff.user(ctx), csrfToken: bff.csrfToken(ctx), path: ctx.path, htmxConfig: HTMX_CONFIG, ...data };
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
     ctx.body = renderer.render(wantsFragment(ctx) ? `partials/${name}` : `pages/${name}`, common);

@@ -1,35 +1,18 @@
 /**
  * "Your sessions" (`GET /sessions`): the logged-in user's live sessions, with forms to end one
- * (`POST /sessions/:ref/end`) or all the others (`POST /sessions/end-others`).
- *
- * Session ids are bearer secrets, so the page names each session by `ref`, a one-way hash of its
- * id (the same reference the logs use); a ref is only looked up among the user's own sessions, so
- * nobody can end another user's session. Forms need a same-origin Origin and the session's CSRF
- * token. Ending is a store delete: every instance sees it on the next request.
+ * (`POST /sessions/:ref/end`) or all the others (`POST /sessions/end-others`). The work is the
+ * BFF package's sessions API; this module renders it. Forms need a same-origin Origin and the
+ * session's CSRF token (`bff.requireCsrf()`).
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
-import type { Bff } from '../auth/index.ts';
-import { AUTH_EVENTS, logAuthEvent } from '../auth/events.ts';
-import { endSession } from '../auth/user-session.ts';
-import { AppError, AuthRequiredError } from '../errors.ts';
-import { formBody } from '../http/body.ts';
-import { verifyFormRequest } from '../http/csrf.ts';
-import { htmx, setHxRedirect } from '../http/htmx.ts';
-import { sessionIdHash, type Logger } from '../log.ts';
-import { sessionState } from '../session/session-middleware.ts';
-import type { SessionStore } from '../session/store.ts';
+import { AppError, AuthRequiredError, htmx, setHxRedirect, type Bff } from 'koa-oidc-bff';
 import { deviceSummary } from './device-summary.ts';
 import type { PageRenderer } from './render.ts';
 
 export interface SessionRoutesOptions {
   bff: Bff;
-  store: SessionStore;
   page: PageRenderer;
-  baseUrl: URL;
-  logger: Logger;
-  /** Clock in ms. */
-  now: () => number;
 }
 
 /** One row of the page. Times are ISO strings and a short UTC text. */
@@ -43,16 +26,14 @@ export interface SessionRow {
   lastSeenText: string;
 }
 
-const REF = /^[A-Za-z0-9_-]{12}$/;
 const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 /** Builds the router. */
 export function sessionRoutes(options: SessionRoutesOptions): Router {
-  const { bff, store, page, logger, now } = options;
-  const origin = options.baseUrl.origin;
+  const { bff, page } = options;
   const router = new Router();
   const requireUser = bff.requireUser();
-  const parseForm = formBody({ limit: '4kb', malformed: () => new AppError(400, 'ERR_BAD_REQUEST', 'The form could not be read.') });
+  const requireCsrf = bff.requireCsrf({ limit: '4kb' });
 
   /** requireUser for the forms: a navigation comes back to the list after logging in, not to the POST URL. */
   async function requireFormUser(ctx: Koa.Context, next: Koa.Next): Promise<void> {
@@ -62,22 +43,18 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
       if (err instanceof AuthRequiredError && !htmx(ctx).request) throw new AuthRequiredError(err.sessionEnded, '/sessions');
       throw err;
     }
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    verifyFormRequest(ctx, origin, bff.user(ctx)!.csrfSecret, body._csrf);
-    await next();
+    await requireCsrf(ctx, next);
   }
 
   async function rows(ctx: Koa.Context): Promise<SessionRow[]> {
-    const currentId = sessionState(ctx).record!.id;
-    const records = await store.listBySub(bff.user(ctx)!.user.sub, now());
-    return records.map((r) => ({
-      ref: sessionIdHash(r.id),
-      current: r.id === currentId,
-      device: deviceSummary(r.userAgent),
-      createdIso: new Date(r.createdAt).toISOString(),
-      createdText: utc(r.createdAt),
-      lastSeenIso: new Date(r.lastSeenAt).toISOString(),
-      lastSeenText: utc(r.lastSeenAt),
+    return (await bff.sessions.list(ctx)).map((s) => ({
+      ref: s.ref,
+      current: s.current,
+      device: deviceSummary(s.userAgent),
+      createdIso: new Date(s.createdAt).toISOString(),
+      createdText: utc(s.createdAt),
+      lastSeenIso: new Date(s.lastSeenAt).toISOString(),
+      lastSeenText: utc(s.lastSeenAt),
     }));
   }
 
@@ -96,23 +73,16 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
     page(ctx, 'sessions', { title: 'Your sessions', sessions: await rows(ctx) });
   });
 
-  router.post('/sessions/end-others', parseForm, requireFormUser, async function endOtherSessions(ctx) {
-    const current = sessionState(ctx).record!;
-    const ended = await store.destroyBySub(current.sub, current.id);
-    logAuthEvent(logger, AUTH_EVENTS.otherSessionsEnded, { sub: current.sub, sessionId: current.id, count: ended, requestId: ctx.state.requestId as string | undefined });
+  router.post('/sessions/end-others', requireFormUser, async function endOtherSessions(ctx) {
+    const ended = await bff.sessions.endOthers(ctx);
     await answer(ctx, ended === 1 ? '1 other session ended.' : `${ended} other sessions ended.`);
   });
 
-  router.post('/sessions/:ref/end', parseForm, requireFormUser, async function endOneSession(ctx) {
-    const ref = ctx.params.ref ?? '';
-    const current = sessionState(ctx).record!;
-    const target = REF.test(ref) ? (await store.listBySub(current.sub, now())).find((r) => sessionIdHash(r.id) === ref) : undefined;
-    // Unknown, already ended, or another user's: indistinguishable on purpose.
-    if (!target) throw new AppError(404, 'ERR_SESSION_NOT_FOUND', 'This session does not exist or has already ended.');
-    logAuthEvent(logger, AUTH_EVENTS.sessionEndedByUser, { sub: current.sub, sessionId: target.id, bySessionId: current.id, requestId: ctx.state.requestId as string | undefined });
-    if (target.id === current.id) {
+  router.post('/sessions/:ref/end', requireFormUser, async function endOneSession(ctx) {
+    const ended = await bff.sessions.end(ctx, ctx.params.ref ?? '');
+    if (!ended) throw new AppError(404, 'ERR_SESSION_NOT_FOUND', 'This session does not exist or has already ended.');
+    if (ended === 'current') {
       // Ending this browser's own session: a local logout (the IdP session stays; "Log out" ends both).
-      endSession(ctx);
       ctx.set('Cache-Control', 'no-store');
       if (htmx(ctx).request) {
         setHxRedirect(ctx, '/');
@@ -123,7 +93,6 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
       }
       return;
     }
-    await store.destroy(target.id);
     await answer(ctx, 'Session ended.');
   });
 

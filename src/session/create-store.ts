@@ -1,10 +1,10 @@
 /** Chooses the session store named by the configuration. */
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { createMemoryStore } from './memory-store.ts';
-import { createRedisStore } from './redis-store.ts';
-import { createSqliteStore } from './sqlite-store.ts';
-import type { SessionStore } from './store.ts';
+import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
+import { createRedisStore } from 'koa-oidc-bff/stores/redis';
+import { createSqliteStore } from 'koa-oidc-bff/stores/sqlite';
+import type { SessionStore } from 'koa-oidc-bff';
 
 /**
  * Opens the configured store: `sqlite` (default, file `SESSION_SQLITE_PATH`), `redis`

@@ -30,7 +30,7 @@ export async function startInstance(stack: Stack, extend?: (app: App) => void): 
   const app = createApp(stack.config, { store: stack.store, logger });
   extend?.(app);
   server.on('request', app.koa.callback());
-  await app.bff.oidc.whenReady();
+  await app.bff.whenReady();
   return {
     url: `http://localhost:${(server.address() as AddressInfo).port}`,
     app,

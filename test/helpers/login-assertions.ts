@@ -6,8 +6,8 @@
  */
 import type { ExecutionContext } from 'ava';
 import { parse } from 'node-html-parser';
-import { createMemoryStore } from '../../src/session/memory-store.ts';
-import type { SessionStore } from '../../src/session/store.ts';
+import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
+import type { SessionStore } from 'koa-oidc-bff';
 import type { Res, UserAgent } from './user-agent.ts';
 
 /** A real memory store that also counts the sessions it was asked to create. */

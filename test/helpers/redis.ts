@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestFn } from 'ava';
 import { Redis } from 'ioredis';
-import { createRedisStore, type RedisSessionStore } from '../../src/session/redis-store.ts';
+import { createRedisStore, type RedisSessionStore } from 'koa-oidc-bff/stores/redis';
 
 /**
  * The Redis URL to test against, or undefined after registering a skipped test (outside CI) or

@@ -13,7 +13,7 @@ import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createStore } from '../../src/session/create-store.ts';
-import type { SessionStore } from '../../src/session/store.ts';
+import type { SessionStore } from 'koa-oidc-bff';
 
 export const CLIENT_ID = 'test-client';
 export const CLIENT_SECRET = 'test-client-secret-that-is-long-enough';
@@ -115,7 +115,7 @@ export async function startApp(
   const store = options.store ?? (await createStore(config, logger));
   const app = createApp(config, { store, logger, ...(options.now ? { now: options.now } : {}) });
   server.on('request', app.koa.callback());
-  await app.bff.oidc.whenReady();
+  await app.bff.whenReady();
   const logs = () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   return {
     appUrl, app, config, store, server, logs,
@@ -127,4 +127,11 @@ export async function startApp(
       if (!options.store) await store.close();
     },
   };
+}
+
+/** The IdP's discovery document (OIDC Discovery 1.0, 4), fetched from the stack's dev-idp. */
+export async function idpMetadata(stack: Pick<Stack, 'idp'>): Promise<Record<string, string | undefined>> {
+  const response = await fetch(`${stack.idp.issuer}/.well-known/openid-configuration`);
+  if (!response.ok) throw new Error(`discovery answered ${response.status}`);
+  return (await response.json()) as Record<string, string | undefined>;
 }

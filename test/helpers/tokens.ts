@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got from 'got';
-import type { SessionRecord } from '../../src/session/store.ts';
-import { CLIENT_ID, CLIENT_SECRET, type Stack } from './stack.ts';
+import type { SessionRecord } from 'koa-oidc-bff';
+import { CLIENT_ID, CLIENT_SECRET, idpMetadata, type Stack } from './stack.ts';
 import { readForm, type UserAgent } from './user-agent.ts';
 
 /** The session id in `ua`'s cookie jar (the signed cookie's value is the id itself). */
@@ -40,7 +40,7 @@ export async function revokeGrant(stack: Stack, ua: UserAgent): Promise<void> {
   const record = await storedSession(stack, ua);
   const refreshToken = record?.data.refreshToken;
   if (typeof refreshToken !== 'string') throw new Error('session has no refresh token');
-  const endpoint = stack.app.bff.oidc.configuration().serverMetadata().revocation_endpoint;
+  const endpoint = (await idpMetadata(stack)).revocation_endpoint;
   if (!endpoint) throw new Error('the IdP advertises no revocation_endpoint');
   const response = await got.post(endpoint, {
     form: { token: refreshToken, token_type_hint: 'refresh_token' },
@@ -77,7 +77,7 @@ export async function issueLogoutToken(stack: Stack, claims: { sub: string; sid?
  * IdP then sends a Logout Token to every app of that IdP session before answering.
  */
 export async function logoutAtIdp(stack: Stack, ua: UserAgent): Promise<void> {
-  const endSession = stack.app.bff.oidc.configuration().serverMetadata().end_session_endpoint;
+  const endSession = (await idpMetadata(stack)).end_session_endpoint;
   if (!endSession) throw new Error('the IdP advertises no end_session_endpoint');
   const page = await ua.navigate(endSession);
   const form = readForm(page.body, 'form[method="post"]');

@@ -79,7 +79,7 @@ test('the IdP goes down, the app restarts meanwhile, the IdP comes back: users k
 
   // 3. The IdP comes back (same port, same keys): discovery succeeds on its own, login works.
   second = await restartIdp(stack, idpDataDir);
-  await restarted.app.bff.oidc.whenReady();
+  await restarted.app.bff.whenReady();
   t.is((await alice.http.get(alice.url('/readyz'))).statusCode, 200);
   const bob = new UserAgent(stack.appUrl);
   const landing = await bob.login('bob', 'bob-password', '/profile');

@@ -67,7 +67,7 @@ test('discovery that never answers: the app starts, /login is a 503 page at once
   await hanging.close();
   hanging = undefined;
   idp = await restartIdp(stack, idpDataDir);
-  await restarted.app.bff.oidc.whenReady();
+  await restarted.app.bff.whenReady();
   const landing = await ua.login('alice', 'alice-password', '/profile');
   t.is(landing.statusCode, 200);
 });

@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import got from 'got';
 import { Cookie } from 'tough-cookie';
 import { assertLoginFailed, countingStore, setCookies } from '../helpers/login-assertions.ts';
-import { CLIENT_ID, CLIENT_SECRET, GENEROUS, startStack, type Stack, type StackOptions } from '../helpers/stack.ts';
+import { CLIENT_ID, CLIENT_SECRET, GENEROUS, idpMetadata, startStack, type Stack, type StackOptions } from '../helpers/stack.ts';
 import { readForm, UserAgent, type Res } from '../helpers/user-agent.ts';
 
 async function stackFor(t: ExecutionContext, options: StackOptions = {}): Promise<Stack & { store: ReturnType<typeof countingStore> }> {
@@ -170,7 +170,7 @@ test('two identical callback POSTs at the same moment redeem the code once; the 
   // oidc-provider revokes every token of a grant whose code is redeemed twice: prove it did not.
   const session = await sessionOf(stack, ua);
   t.truthy(session, 'the winner\'s session cookie is in the browser');
-  const metadata = stack.app.bff.oidc.configuration().serverMetadata();
+  const metadata = await idpMetadata(stack);
   const userinfo = await got.get(metadata.userinfo_endpoint!, { headers: { authorization: `Bearer ${String(session!.data.accessToken)}` }, throwHttpErrors: false });
   t.is(userinfo.statusCode, 200, 'the access token still works');
   const refresh = await got.post(metadata.token_endpoint!, {

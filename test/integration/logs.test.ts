@@ -6,8 +6,8 @@
  */
 import test from 'ava';
 import { parse } from 'node-html-parser';
-import { AUTH_EVENTS } from '../../src/auth/events.ts';
-import { TransactionCodec } from '../../src/auth/transaction.ts';
+import { AUTH_EVENTS } from '../../packages/koa-oidc-bff/src/events.ts';
+import { TransactionCodec } from '../../packages/koa-oidc-bff/src/login/transaction.ts';
 import { sessionIdHash } from '../../src/log.ts';
 import { CLIENT_SECRET, SESSION_SECRET, startStack } from '../helpers/stack.ts';
 import { logoutAtIdp, revokeGrant, waitForExpiry } from '../helpers/tokens.ts';

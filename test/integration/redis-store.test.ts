@@ -1,10 +1,10 @@
 /** Redis specifics beyond the contract: key expiry follows the session, indexes are cleaned up, an unreachable Redis fails fast. */
 import net from 'node:net';
 import test from 'ava';
-import { createRedisStore } from '../../src/session/redis-store.ts';
-import { StoreUnavailableError } from '../../src/session/store-errors.ts';
+import { createRedisStore } from 'koa-oidc-bff/stores/redis';
+import { StoreUnavailableError } from 'koa-oidc-bff';
 import { deleteKeys, redisUrlOrSkip, testRedisStore, uniquePrefix } from '../helpers/redis.ts';
-import { sampleRecord } from './store-contract.ts';
+import { sampleRecord } from 'koa-oidc-bff/testing';
 
 const url = redisUrlOrSkip(test, 'redis store specifics');
 

@@ -4,21 +4,30 @@
  * its result. Real dev-idp, real openid-client, real store.
  */
 import test from 'ava';
-import { createRefresher, tokensOf, type Refresher } from '../../src/auth/refresh.ts';
-import { createLogger } from '../../src/log.ts';
+import { AuthEvents } from '../../packages/koa-oidc-bff/src/events.ts';
+import { createOidcClient } from '../../packages/koa-oidc-bff/src/oidc/oidc.ts';
+import { createRefresher, tokensOf, type Refresher } from '../../packages/koa-oidc-bff/src/tokens/refresh.ts';
+import { silentLogger } from '../../packages/koa-oidc-bff/src/log.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { sessionId } from '../helpers/tokens.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
 /** One more "instance": its own in-process single-flight map, the stack's store and IdP client. */
-function instance(stack: Stack): Refresher {
+async function instance(t: import('ava').ExecutionContext, stack: Stack): Promise<Refresher> {
+  const oidc = createOidcClient({
+    issuer: new URL(stack.idp.issuer), clientId: stack.config.clientId, clientSecret: stack.config.clientSecret,
+    responseType: 'code', allowInsecureIssuer: true, clockTolerance: 30, timeout: 5,
+  });
+  t.teardown(() => oidc.close());
+  await oidc.whenReady();
   return createRefresher({
     store: stack.store,
-    oidc: stack.app.bff.oidc,
+    oidc,
     // Beyond the token lifetime: every token counts as expiring.
     refreshSkew: 3600,
     idpTimeout: 5,
-    logger: createLogger({ level: 'silent' }),
+    logger: silentLogger,
+    events: new AuthEvents(silentLogger),
     now: Date.now,
   });
 }
@@ -35,7 +44,7 @@ async function setup(t: import('ava').ExecutionContext) {
 
 test('two instances refreshing one session at once: one refresh request, both get the new tokens', async (t) => {
   const { stack, id, seen } = await setup(t);
-  const [a, b] = [instance(stack), instance(stack)];
+  const [a, b] = [await instance(t, stack), await instance(t, stack)];
   const before = stack.idp.stats.refreshRequests;
 
   const [fromA, fromB] = await Promise.all([a.fresh(id, seen), b.fresh(id, seen)]);
@@ -45,7 +54,7 @@ test('two instances refreshing one session at once: one refresh request, both ge
   t.deepEqual(tokensOf((await stack.store.get(id, Date.now()))!.data), fromA, 'the store holds what both returned');
 
   // A third instance whose request loaded the session before that refresh takes the stored result.
-  const stale = await instance(stack).fresh(id, seen);
+  const stale = await (await instance(t, stack)).fresh(id, seen);
   t.is(stale.accessToken, fromA.accessToken);
   t.is(stack.idp.stats.refreshRequests - before, 1);
 
@@ -57,7 +66,7 @@ test('two instances refreshing one session at once: one refresh request, both ge
 
 test('ten callers in one instance share one refresh', async (t) => {
   const { stack, id, seen } = await setup(t);
-  const a = instance(stack);
+  const a = await instance(t, stack);
   const before = stack.idp.stats.refreshRequests;
   const results = await Promise.all(Array.from({ length: 10 }, () => a.fresh(id, seen)));
   t.is(stack.idp.stats.refreshRequests - before, 1);
@@ -66,9 +75,9 @@ test('ten callers in one instance share one refresh', async (t) => {
 
 test('a session destroyed while waiting ends the waiting caller too', async (t) => {
   const { stack, id, seen } = await setup(t);
-  const { refreshLockKey } = await import('../../src/auth/refresh.ts');
+  const { refreshLockKey } = await import('../../packages/koa-oidc-bff/src/tokens/refresh.ts');
   const release = (await stack.store.tryLock(refreshLockKey(id), 60_000))!;
-  const waiting = instance(stack).fresh(id, seen);
+  const waiting = (await instance(t, stack)).fresh(id, seen);
   await stack.store.destroy(id);
   const err = await t.throwsAsync(waiting);
   t.is(err?.name, 'SessionEndedError');

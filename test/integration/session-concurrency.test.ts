@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import got from 'got';
-import type { SessionStore } from '../../src/session/store.ts';
+import type { SessionStore } from 'koa-oidc-bff';
 import { deleteKeys, redisUrlOrSkip, testRedisStore, uniquePrefix } from '../helpers/redis.ts';
 import { startStack } from '../helpers/stack.ts';
 import { readForm, UserAgent } from '../helpers/user-agent.ts';

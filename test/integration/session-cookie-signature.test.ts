@@ -1,6 +1,6 @@
 import test from 'ava';
 import got from 'got';
-import { createMemoryStore } from '../../src/session/memory-store.ts';
+import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 

@@ -13,12 +13,13 @@ import test from 'ava';
 import got from 'got';
 import Koa from 'koa';
 import { CookieJar } from 'tough-cookie';
-import { AppError } from '../../src/errors.ts';
-import { createMemoryStore } from '../../src/session/memory-store.ts';
-import { markSessionCreation, sessionMiddleware } from '../../src/session/session-middleware.ts';
-import { createSqliteStore } from '../../src/session/sqlite-store.ts';
-import { StoreUnavailableError } from '../../src/session/store-errors.ts';
-import type { SessionStore } from '../../src/session/store.ts';
+import { AppError } from 'koa-oidc-bff';
+import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
+import { CookieSigner } from '../../packages/koa-oidc-bff/src/session/cookie-signature.ts';
+import { markSessionCreation, sessionMiddleware } from '../../packages/koa-oidc-bff/src/session/session-middleware.ts';
+import { createSqliteStore } from 'koa-oidc-bff/stores/sqlite';
+import { StoreUnavailableError } from 'koa-oidc-bff';
+import type { SessionStore } from 'koa-oidc-bff';
 import { deleteKeys, redisUrlOrSkip, testRedisStore, uniquePrefix } from '../helpers/redis.ts';
 
 type Session = Record<string, unknown> | null;
@@ -36,8 +37,7 @@ async function miniApp(store: SessionStore) {
       ctx.body = { error: err instanceof AppError ? err.code : 'ERR_INTERNAL' };
     }
   });
-  koa.use(sessionMiddleware(koa, { store, cookieName: 'sid', secure: false, idleTimeout: 3600, absoluteTimeout: 7200 }));
-  koa.keys = ['mini-app-session-key-0123456789abcdef'];
+  koa.use(sessionMiddleware({ store, cookieName: 'sid', signer: new CookieSigner(['mini-app-session-key-0123456789abcdef']), secure: false, idleTimeout: 3600, absoluteTimeout: 7200 }));
   koa.use(async (ctx) => {
     const session = (ctx as unknown as { session: Session }).session;
     const delay = Number(ctx.query.delay ?? 0);

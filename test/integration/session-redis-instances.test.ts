@@ -6,7 +6,7 @@
 import test from 'ava';
 import got from 'got';
 import { parse } from 'node-html-parser';
-import type { RedisSessionStore } from '../../src/session/redis-store.ts';
+import type { RedisSessionStore } from 'koa-oidc-bff/stores/redis';
 import { deleteKeys, redisUrlOrSkip, testRedisStore, uniquePrefix } from '../helpers/redis.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { readForm, UserAgent } from '../helpers/user-agent.ts';

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import { parse } from 'node-html-parser';
 import { createLogger } from '../../src/log.ts';
-import { createRedisStore } from '../../src/session/redis-store.ts';
+import { createRedisStore } from 'koa-oidc-bff/stores/redis';
 import { redisUrlOrSkip } from '../helpers/redis.ts';
 import { hasRedisServer, startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';

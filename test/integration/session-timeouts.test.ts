@@ -5,7 +5,7 @@
  * 302 for a navigation, 401 JSON for a JSON client.
  */
 import test from 'ava';
-import type { SessionStore } from '../../src/session/store.ts';
+import type { SessionStore } from 'koa-oidc-bff';
 import { deleteKeys, redisUrlOrSkip, testRedisStore, uniquePrefix } from '../helpers/redis.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { UserAgent } from '../helpers/user-agent.ts';

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { createSqliteStore } from '../../src/session/sqlite-store.ts';
-import { StoreUnavailableError } from '../../src/session/store-errors.ts';
-import { sampleRecord } from './store-contract.ts';
+import { createSqliteStore } from 'koa-oidc-bff/stores/sqlite';
+import { StoreUnavailableError } from 'koa-oidc-bff';
+import { sampleRecord } from 'koa-oidc-bff/testing';
 
 function tempFile(t: import('ava').ExecutionContext): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bff-sqlite-'));

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { createMemoryStore } from '../../src/session/memory-store.ts';
-import { createSqliteStore } from '../../src/session/sqlite-store.ts';
+import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
+import { createSqliteStore } from 'koa-oidc-bff/stores/sqlite';
 import { deleteKeys, redisUrlOrSkip, testRedisStore, uniquePrefix } from '../helpers/redis.ts';
-import { storeContract } from './store-contract.ts';
+import { storeContract } from 'koa-oidc-bff/testing';
 
 // Short purge intervals: the contract checks that expired sessions are removed by the store itself.
 storeContract('memory', async () => {

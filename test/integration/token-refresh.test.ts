@@ -124,7 +124,7 @@ test('a refresh held by another instance beyond IDP_TIMEOUT answers 503 and keep
   const stack = await startStack({ api: true, env: { TOKEN_REFRESH_SKEW: '3600', IDP_TIMEOUT: '2' } });
   t.teardown(() => stack.close());
   const ua = await loggedIn(stack);
-  const { refreshLockKey } = await import('../../src/auth/refresh.ts');
+  const { refreshLockKey } = await import('../../packages/koa-oidc-bff/src/tokens/refresh.ts');
   const id = (await ua.cookie('bff.sid'))!;
   const release = await stack.store.tryLock(refreshLockKey(id), 60_000);
   t.truthy(release);

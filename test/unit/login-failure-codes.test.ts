@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { LOGIN_FAILURES } from '../../src/auth/oidc-errors.ts';
+import { LOGIN_FAILURES } from '../../packages/koa-oidc-bff/src/oidc/oidc-errors.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const faq = readme.slice(readme.indexOf('### Login failures'));

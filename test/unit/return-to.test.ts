@@ -1,5 +1,5 @@
 import test from 'ava';
-import { returnToFromCurrentUrl, safeReturnTo } from '../../src/auth/return-to.ts';
+import { returnToFromCurrentUrl, safeReturnTo } from '../../packages/koa-oidc-bff/src/login/return-to.ts';
 import { RETURN_TO_PAYLOADS } from '../helpers/return-to-payloads.ts';
 
 const base = new URL('http://localhost:3000');

@@ -1,7 +1,7 @@
 /** What a session save writes: only the changed top-level keys (so concurrent requests do not overwrite each other), and the device summary of the sessions page. */
 import test from 'ava';
 import { deviceSummary } from '../../src/routes/device-summary.ts';
-import { sessionChanges } from '../../src/session/session-middleware.ts';
+import { sessionChanges } from '../../packages/koa-oidc-bff/src/session/session-middleware.ts';
 
 test('sessionChanges: changed and new keys are set, missing keys removed, equal ones left out', (t) => {
   const before = { user: { sub: 's', name: 'A' }, accessToken: 'old', csrfSecret: 'c', flag: true };

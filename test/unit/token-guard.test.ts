@@ -5,10 +5,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
-import { refreshLockKey } from '../../src/auth/refresh.ts';
-import { guardTokenWrites } from '../../src/auth/token-guard.ts';
-import { createMemoryStore } from '../../src/session/memory-store.ts';
-import type { SessionRecord } from '../../src/session/store.ts';
+import { refreshLockKey } from '../../packages/koa-oidc-bff/src/tokens/refresh.ts';
+import { guardTokenWrites } from '../../packages/koa-oidc-bff/src/tokens/token-guard.ts';
+import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
+import type { SessionRecord } from 'koa-oidc-bff';
 
 const OLD = { accessToken: 'at-1', refreshToken: 'rt-1', idToken: 'id-1', accessTokenExpiresAt: 1000 };
 const NEW = { accessToken: 'at-2', refreshToken: 'rt-2', idToken: 'id-2', accessTokenExpiresAt: 2000 };

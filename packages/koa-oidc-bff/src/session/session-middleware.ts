@@ -6,13 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import createSession from 'koa-session';
+import type { CookieSigner } from './cookie-signature.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 import type { SessionRecord, SessionStore } from './store.ts';
 
 export interface SessionMiddlewareOptions {
   store: SessionStore;
-  /** Cookie name, e.g. `bff.sid` or `__Host-bff.sid`. */
+  /** Cookie name, e.g. `bff.sid` or `__Host-bff.sid`; its signature goes in `<cookieName>.sig`. */
   cookieName: string;
+  /** Signs and verifies the session cookie (the package's own keys, never `app.keys`). */
+  signer: CookieSigner;
   /** Cookie `Secure` attribute (true for an https base URL). */
   secure: boolean;
   /** Seconds without activity after which the session ends. */
@@ -95,10 +98,12 @@ export function newSessionId(): string {
 }
 
 /**
- * Builds the koa-session middleware. Signing keys come from `app.keys` (koa-session signs with them).
+ * Builds the session middleware: koa-session, set up for each Koa app on its first request (it
+ * extends that app's context), with the cookie signed by `options.signer`. `app.keys` is neither
+ * read nor written.
  * @returns the middleware; it reads the store once per request that carries a session cookie.
  */
-export function sessionMiddleware(app: Koa, options: SessionMiddlewareOptions): Koa.Middleware {
+export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middleware {
   const now = options.now ?? Date.now;
   const idleMs = options.idleTimeout * 1000;
   const absoluteMs = options.absoluteTimeout * 1000;
@@ -172,41 +177,63 @@ export function sessionMiddleware(app: Koa, options: SessionMiddlewareOptions): 
       }
     },
     async destroy(id: string, { ctx }: { ctx?: Koa.Context } = {}) {
+      // koa-session clears the id cookie itself; its signature goes with it.
+      if (ctx && ctx.cookies.get(sigName)) ctx.cookies.set(sigName, '', { ...cookieOptions, maxAge: undefined, expires: new Date(0) });
       // koa-session also "destroys" the fresh id it made up for a request without a live session; skip that store call.
       if (ctx && sessionState(ctx).record?.id !== id) return;
       await store.destroy(id);
     },
   };
 
-  const cookieOptions = { httpOnly: true, signed: true, secure: options.secure, sameSite: 'lax' as const, path: '/', overwrite: true, maxAge: absoluteMs };
+  const sigName = `${options.cookieName}.sig`;
+  const { signer } = options;
+  const cookieOptions = { httpOnly: true, signed: false, secure: options.secure, sameSite: 'lax' as const, path: '/', overwrite: true, maxAge: absoluteMs };
   /**
    * The cookie is written only for a session the store holds, and only when the browser does not
    * already carry it: no cookie for a session that does not exist, no Set-Cookie on an ordinary
    * response (the idle timeout is renewed in the store). It expires with the absolute lifetime.
    */
   const externalKey = {
-    get: (ctx: Koa.Context): string => ctx.cookies.get(options.cookieName, { signed: true }) ?? '',
+    get: (ctx: Koa.Context): string => verifiedId(ctx) ?? '',
     set(ctx: Koa.Context, id: string) {
-      if (!SAVED.has(ctx) || ctx.cookies.get(options.cookieName, { signed: true }) === id) return;
+      if (!SAVED.has(ctx) || verifiedId(ctx) === id) return;
       ctx.cookies.set(options.cookieName, id, cookieOptions);
+      ctx.cookies.set(sigName, signer.sign(options.cookieName, id), cookieOptions);
     },
   };
 
-  return createSession(
-    {
+  /** The id of a validly signed session cookie; re-signs one signed with an older key (rotation). */
+  function verifiedId(ctx: Koa.Context): string | undefined {
+    const id = ctx.cookies.get(options.cookieName, { signed: false });
+    if (!id) return undefined;
+    const index = signer.verify(options.cookieName, id, ctx.cookies.get(sigName, { signed: false }) ?? '');
+    if (index < 0) return undefined;
+    if (index > 0) ctx.cookies.set(sigName, signer.sign(options.cookieName, id), cookieOptions);
+    return id;
+  }
+
+  const sessionOptions = {
       key: options.cookieName,
       store: adapter,
       externalKey,
       genid: newSessionId,
       maxAge: absoluteMs,
       httpOnly: true,
-      signed: true,
+      signed: false,
       secure: options.secure,
       sameSite: 'lax',
       rolling: false,
       renew: false,
       autoCommit: true,
-    },
-    app,
-  );
+  } as const;
+  // koa-session needs the app (it defines `ctx.session` on the app's context): one instance per app.
+  const perApp = new WeakMap<Koa, Koa.Middleware>();
+  return function session(ctx, next) {
+    let middleware = perApp.get(ctx.app);
+    if (!middleware) {
+      middleware = createSession(sessionOptions, ctx.app);
+      perApp.set(ctx.app, middleware);
+    }
+    return middleware(ctx, next);
+  };
 }

@@ -6,7 +6,7 @@
  */
 import type Koa from 'koa';
 import { UpstreamError } from '../errors.ts';
-import type { GetAccessToken } from './tokens.ts';
+import type { GetAccessToken } from './access-token.ts';
 
 export interface UpstreamRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

@@ -4,7 +4,7 @@
  * its id ({@link sessionIdHash}), never by the id itself. Use it for every event below, including
  * back-channel logout and token refresh.
  */
-import { sessionIdHash, type Logger } from '../log.ts';
+import { sessionIdHash, type BffLogger as Logger } from './log.ts';
 
 /** Event names, as written in the `event` field of the log line. */
 export const AUTH_EVENTS = {
@@ -62,16 +62,59 @@ export interface AuthEventFields {
   requestId?: string | undefined;
 }
 
+/** What a listener of {@link AuthEvents} receives: the log line's fields, sessions named by hash only. */
+export interface AuthEventPayload {
+  event: AuthEvent;
+  sub?: string | undefined;
+  /** 12 characters of SHA-256 of the session id (never the id). */
+  sessionHash?: string | undefined;
+  bySessionHash?: string | undefined;
+  reason?: string | undefined;
+  detail?: string | undefined;
+  count?: number | undefined;
+  requestId?: string | undefined;
+}
+
+/** A listener of auth events. It runs synchronously in the request: keep it cheap, never throw. */
+export type AuthEventListener = (payload: AuthEventPayload) => void;
+
 /**
- * Writes one log line for `event`: `info`, or `warn` for failures.
- * Fields: `event`, `sub`, `sessionHash` (12 characters of SHA-256 of the session id),
- * `bySessionHash`, `reason`, `detail`, `count`, `requestId` (each only when given).
+ * The one place auth events go: one log line each (`info`, or `warn` for failures) and every
+ * listener the host registered. Fields: `event`, `sub`, `sessionHash`, `bySessionHash`,
+ * `reason`, `detail`, `count`, `requestId` (each only when given).
  */
-export function logAuthEvent(logger: Logger, event: AuthEvent, fields: AuthEventFields = {}): void {
-  const { sub, sessionId, bySessionId, reason, detail, count, requestId } = fields;
-  const hash = (id: string | undefined) => (id ? sessionIdHash(id) : undefined);
-  // pino leaves undefined fields out of the JSON line.
-  const line = { event, sub, sessionHash: hash(sessionId), bySessionHash: hash(bySessionId), reason, detail, count, requestId };
-  if (WARNINGS.has(event)) logger.warn(line, MESSAGES[event]);
-  else logger.info(line, MESSAGES[event]);
+export class AuthEvents {
+  readonly #logger: Logger;
+  readonly #listeners = new Map<AuthEvent | '*', Set<AuthEventListener>>();
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  /** Registers `listener` for `event` (`'*'` for every event); returns a function that removes it. */
+  on(event: AuthEvent | '*', listener: AuthEventListener): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Logs `event` and tells the listeners. A throwing listener is logged and skipped. */
+  emit(event: AuthEvent, fields: AuthEventFields = {}): void {
+    const { sub, sessionId, bySessionId, reason, detail, count, requestId } = fields;
+    const hash = (id: string | undefined) => (id ? sessionIdHash(id) : undefined);
+    // pino leaves undefined fields out of the JSON line.
+    const line: AuthEventPayload = { event, sub, sessionHash: hash(sessionId), bySessionHash: hash(bySessionId), reason, detail, count, requestId };
+    if (WARNINGS.has(event)) this.#logger.warn({ ...line }, MESSAGES[event]);
+    else this.#logger.info({ ...line }, MESSAGES[event]);
+    for (const key of [event, '*'] as const) {
+      for (const listener of this.#listeners.get(key) ?? []) {
+        try {
+          listener({ ...line });
+        } catch (err) {
+          this.#logger.error({ event: 'auth_event.listener_failed', authEvent: event, err: err instanceof Error ? err.name : 'unknown' }, 'an auth event listener threw');
+        }
+      }
+    }
+  }
 }

@@ -8,17 +8,17 @@ import * as client from 'openid-client';
 import { AppError, ForbiddenError } from '../errors.ts';
 import { formBody } from '../http/body.ts';
 import { isSameOrigin, newCsrfSecret, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
-import type { Logger } from '../log.ts';
+import type { BffLogger as Logger } from '../log.ts';
 import { assertSessionLoaded, markSessionCreation, sessionState } from '../session/session-middleware.ts';
-import { AUTH_EVENTS, logAuthEvent } from './events.ts';
+import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
 import { buildAuthorizationRequest, completeLogin } from './flow.ts';
-import { jwsKid } from './jwks-cache.ts';
-import { loginErrorFrom, loginFailure } from './oidc-errors.ts';
-import type { OidcClient } from './oidc.ts';
+import { jwsKid } from '../oidc/jwks-cache.ts';
+import { loginErrorFrom, loginFailure } from '../oidc/oidc-errors.ts';
+import type { OidcClient } from '../oidc/oidc.ts';
 import { safeReturnTo } from './return-to.ts';
 import { TRANSACTION_TTL, type TransactionCookies } from './transaction-cookies.ts';
 import { digest } from './transaction.ts';
-import { endSession, regenerateSession, userSession, writeUserSession } from './user-session.ts';
+import { endSession, regenerateSession, userSession, writeUserSession } from '../session/user-session.ts';
 import type { SessionStore } from '../session/store.ts';
 
 export interface AuthRoutesOptions {
@@ -30,22 +30,26 @@ export interface AuthRoutesOptions {
   scope: string;
   responseType: 'code' | 'id_token';
   logger: Logger;
+  /** Where auth events go (log line and host listeners). */
+  events: AuthEvents;
   /** Seconds of clock difference accepted with the IdP. */
   clockTolerance: number;
   now: () => number;
+  /** Paths of the routes (see BffOptions.routes). */
+  paths: { login: string; callback: string; logout: string; session: string; postLogout: string };
 }
 
 /** Fields of an authorization response we accept (OIDC Core 3.1.2.5, 3.2.2.5, RFC 9207). */
 const CALLBACK_FIELDS = ['code', 'state', 'id_token', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
 
-/** Builds the router with the BFF routes. */
+/** Builds the router with the BFF routes: login, callback, logout and the session endpoint. */
 export function authRoutes(options: AuthRoutesOptions): Router {
-  const { oidc, transactions, store, baseUrl, logger, now } = options;
+  const { oidc, transactions, store, baseUrl, logger, now, events } = options;
   const router = new Router();
   // Small urlencoded forms only (limits in http/body.ts).
   const parseForm = formBody({ malformed: () => loginFailure('ERR_LOGIN_BAD_REQUEST', '/') });
 
-  router.get('/login', async function login(ctx) {
+  router.get(options.paths.login, async function login(ctx) {
     const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl);
     let config;
     try {
@@ -62,7 +66,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   });
 
   // Every answer of /callback depends on (and may create) the session: never cached.
-  router.post('/callback', async function logLoginFailure(ctx, next) {
+  router.post(options.paths.callback, async function logLoginFailure(ctx, next) {
     ctx.set('Cache-Control', 'no-store');
     try {
       await next();
@@ -76,7 +80,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   });
 
   function logFailedLogin(ctx: Koa.Context, err: unknown): void {
-    logAuthEvent(logger, AUTH_EVENTS.loginFailed, {
+    events.emit(AUTH_EVENTS.loginFailed, {
       reason: err instanceof AppError ? err.code : 'ERR_INTERNAL',
       detail: err instanceof AppError ? err.detail : undefined,
       requestId: requestIdOf(ctx),
@@ -128,22 +132,23 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     await regenerateSession(ctx);
     // The id the store just created (koa-session's `session.externalKey` still holds the pre-regeneration one).
     const id = sessionState(ctx).record?.id;
-    logAuthEvent(logger, AUTH_EVENTS.loginSucceeded, { sub: String(claims.sub), sessionId: id, requestId: requestIdOf(ctx) });
+    events.emit(AUTH_EVENTS.loginSucceeded, { sub: String(claims.sub), sessionId: id, requestId: requestIdOf(ctx) });
     ctx.status = 303;
     ctx.redirect(tx.returnTo);
   }
 
-  router.post('/logout', parseForm, async function logout(ctx) {
+  router.post(options.paths.logout, parseForm, async function logout(ctx) {
     // Never report "logged out" while the session could not even be read.
     assertSessionLoaded(ctx);
     const current = userSession(ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     if (!isSameOrigin(ctx, baseUrl.origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
     if (current) verifyFormRequest(ctx, baseUrl.origin, current.csrfSecret, body._csrf);
-    let destination = new URL('/', baseUrl).href;
+    const postLogout = new URL(options.paths.postLogout, baseUrl).href;
+    let destination = postLogout;
     if (current) {
       const record = sessionState(ctx).record;
-      logAuthEvent(logger, AUTH_EVENTS.logout, { sub: current.user.sub, sessionId: record?.id, requestId: requestIdOf(ctx) });
+      events.emit(AUTH_EVENTS.logout, { sub: current.user.sub, sessionId: record?.id, requestId: requestIdOf(ctx) });
       endSession(ctx);
       if (oidc.ready) {
         const config = oidc.configuration();
@@ -156,7 +161,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
         }
         if (config.serverMetadata().end_session_endpoint) {
           // RP-Initiated Logout 1.0, 2: end the IdP session too, and come back here logged out.
-          const params: Record<string, string> = { post_logout_redirect_uri: new URL('/', baseUrl).href, client_id: config.clientMetadata().client_id };
+          const params: Record<string, string> = { post_logout_redirect_uri: postLogout, client_id: config.clientMetadata().client_id };
           if (current.idToken) params.id_token_hint = current.idToken;
           destination = client.buildEndSessionUrl(config, params).href;
         }
@@ -167,7 +172,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     ctx.redirect(destination);
   });
 
-  router.get('/api/session', requireApiHeader(), async function session(ctx) {
+  router.get(options.paths.session, requireApiHeader(), async function session(ctx) {
     assertSessionLoaded(ctx);
     const current = userSession(ctx);
     const record = sessionState(ctx).record;

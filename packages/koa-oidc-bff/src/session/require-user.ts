@@ -6,10 +6,9 @@
 import type Koa from 'koa';
 import { AuthRequiredError, UnavailableError } from '../errors.ts';
 import { htmx } from '../http/htmx.ts';
-import type { Logger } from '../log.ts';
-import { sessionState } from '../session/session-middleware.ts';
-import { AUTH_EVENTS, logAuthEvent } from './events.ts';
-import { returnToFromCurrentUrl, safeReturnTo } from './return-to.ts';
+import { sessionState } from './session-middleware.ts';
+import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
+import { returnToFromCurrentUrl, safeReturnTo } from '../login/return-to.ts';
 import { endSession, userSession } from './user-session.ts';
 
 /**
@@ -36,9 +35,9 @@ export const SESSION_EXPECTED_HEADER = 'X-Session-Expected';
  * "never logged in". A cookie naming an ended session is logged once as `session.expired` (the
  * stale cookie is cleared).
  * @param baseUrl the app's base URL, for same-origin checks of the return path.
- * @param logger where the `session.expired` event goes.
+ * @param events where the `session.expired` event goes.
  */
-export function requireUser(baseUrl: URL, logger: Logger): Koa.Middleware {
+export function requireUser(baseUrl: URL, events: AuthEvents): Koa.Middleware {
   return async function requireUserMiddleware(ctx, next) {
     const session = userSession(ctx);
     const state = sessionState(ctx);
@@ -52,7 +51,7 @@ export function requireUser(baseUrl: URL, logger: Logger): Koa.Middleware {
     }
     if (state.cookiePresent) {
       // The record is gone, so its `sub` is unknown; the hash still joins this line to the login's.
-      logAuthEvent(logger, AUTH_EVENTS.sessionExpired, { sessionId: state.cookieSessionId, requestId: typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined });
+      events.emit(AUTH_EVENTS.sessionExpired, { sessionId: state.cookieSessionId, requestId: typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined });
       // Clear the stale cookie so it is not sent (and logged) again.
       endSession(ctx);
     }

@@ -8,11 +8,11 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
-import type { Logger } from '../log.ts';
+import type { BffLogger as Logger } from '../log.ts';
 import type { SessionStore } from '../session/store.ts';
 import { LOGOUT_TOKEN_MAX_AGE, LogoutTokenError, verifyLogoutToken } from './backchannel.ts';
-import { AUTH_EVENTS, logAuthEvent } from './events.ts';
-import type { OidcClient } from './oidc.ts';
+import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
+import type { OidcClient } from '../oidc/oidc.ts';
 
 export interface BackchannelOptions {
   oidc: OidcClient;
@@ -22,6 +22,10 @@ export interface BackchannelOptions {
   /** Seconds before a JWKS fetch is abandoned. */
   idpTimeout: number;
   logger: Logger;
+  /** Path of the endpoint. */
+  path: string;
+  /** Where auth events go (log line and host listeners). */
+  events: AuthEvents;
 }
 
 /**
@@ -30,7 +34,7 @@ export interface BackchannelOptions {
  * have logged in here). Anything else: 400 JSON `{"error", "error_description"}` (2.8).
  */
 export function backchannelRoutes(options: BackchannelOptions): Router {
-  const { oidc, store, logger } = options;
+  const { oidc, store, logger, events } = options;
   const router = new Router();
   // A Logout Token is about 1 kB: forms only, small.
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '8kb' });
@@ -38,7 +42,7 @@ export function backchannelRoutes(options: BackchannelOptions): Router {
   // A replay is possible while a token is acceptable: its maximum age and the tolerance both ways.
   const jtiTtl = LOGOUT_TOKEN_MAX_AGE + 2 * options.clockTolerance + 60;
 
-  router.post('/backchannel-logout', async function backchannelLogout(ctx) {
+  router.post(options.path, async function backchannelLogout(ctx) {
     ctx.set('Cache-Control', 'no-store');
     try {
       await parseForm(ctx, async () => undefined);
@@ -63,7 +67,7 @@ export function backchannelRoutes(options: BackchannelOptions): Router {
         throw new LogoutTokenError('replay', 'logout_token was already used');
       }
       const ended = claims.sid !== undefined ? await store.destroyBySid(claims.sid) : await store.destroyBySub(claims.sub!);
-      logAuthEvent(logger, AUTH_EVENTS.backchannelLogout, { sub: claims.sub, count: ended });
+      events.emit(AUTH_EVENTS.backchannelLogout, { sub: claims.sub, count: ended });
       ctx.status = 200;
       ctx.body = '';
     } catch (err) {

@@ -14,10 +14,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from '../log.ts';
+import type { BffLogger as Logger } from '../log.ts';
 import { CREATE, DESTROY, DESTROY_INDEXED, TOUCH, UNLOCK, UPDATE } from './redis-scripts.ts';
-import { guarded } from './store-errors.ts';
-import type { SessionRecord, SessionStore } from './store.ts';
+import { guarded } from '../session/store-errors.ts';
+import type { SessionRecord, SessionStore } from '../session/store.ts';
 
 export interface RedisStoreOptions {
   /** Prefix of every key (default `bff:`); lets several apps, or parallel test runs, share one Redis. */

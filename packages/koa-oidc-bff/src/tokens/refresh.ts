@@ -11,11 +11,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as client from 'openid-client';
 import { AppError, UnavailableError } from '../errors.ts';
-import { sessionIdHash, type Logger } from '../log.ts';
+import { sessionIdHash, type BffLogger as Logger } from '../log.ts';
 import type { SessionStore } from '../session/store.ts';
-import { AUTH_EVENTS, logAuthEvent } from './events.ts';
-import { refreshFailureFrom } from './oidc-errors.ts';
-import type { OidcClient } from './oidc.ts';
+import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
+import { refreshFailureFrom } from '../oidc/oidc-errors.ts';
+import type { OidcClient } from '../oidc/oidc.ts';
 
 /** The token fields of a session's data (see UserSessionData). Expiry in seconds since the epoch. */
 export interface TokenSet {
@@ -66,6 +66,8 @@ export interface RefresherOptions {
   /** Seconds: bound of an IdP request, and of the wait for another instance's refresh. */
   idpTimeout: number;
   logger: Logger;
+  /** Where auth events go (log line and host listeners). */
+  events: AuthEvents;
   /** Clock in ms. */
   now: () => number;
 }
@@ -84,7 +86,7 @@ export interface Refresher {
 
 /** Creates the refresher of one app instance (its in-process single-flight map lives here). */
 export function createRefresher(options: RefresherOptions): Refresher {
-  const { store, oidc, logger, now } = options;
+  const { store, oidc, logger, now, events } = options;
   const inflight = new Map<string, Promise<TokenSet>>();
   const seconds = () => Math.floor(now() / 1000);
   const expiring = (t: TokenSet) => t.accessTokenExpiresAt !== undefined && t.accessTokenExpiresAt - seconds() <= options.refreshSkew;
@@ -115,7 +117,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
       if (err instanceof UnavailableError) throw err;
       const failure = refreshFailureFrom(err);
       const reason = failure.kind === 'grant-gone' ? 'ERR_TOKEN_REFRESH_GRANT_GONE' : 'ERR_TOKEN_REFRESH_UNAVAILABLE';
-      logAuthEvent(logger, AUTH_EVENTS.refreshFailed, { sub: record.sub, sessionId, reason, detail: failure.detail });
+      events.emit(AUTH_EVENTS.refreshFailed, { sub: record.sub, sessionId, reason, detail: failure.detail });
       if (failure.kind === 'grant-gone') {
         await store.destroy(sessionId);
         throw new SessionEndedError(`refresh refused: ${failure.detail}`);
@@ -138,7 +140,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
     };
     // update() never re-creates a session destroyed meanwhile (back-channel logout during the refresh).
     if (!(await store.update(sessionId, { ...record.data, ...next }))) throw new SessionEndedError('session destroyed during refresh');
-    logAuthEvent(logger, AUTH_EVENTS.tokenRefreshed, { sub: record.sub, sessionId });
+    events.emit(AUTH_EVENTS.tokenRefreshed, { sub: record.sub, sessionId });
     return next;
   }
 

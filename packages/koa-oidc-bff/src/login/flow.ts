@@ -4,7 +4,7 @@
  * form_post callback (OIDC Core 3.1.3.7 / 3.2.2.11, RFC 9207) with openid-client.
  */
 import * as client from 'openid-client';
-import { loginFailure } from './oidc-errors.ts';
+import { loginFailure } from '../oidc/oidc-errors.ts';
 import type { LoginTransaction } from './transaction.ts';
 
 export interface AuthorizationRequest {

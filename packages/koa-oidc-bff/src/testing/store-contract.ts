@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
-import { newSessionId } from '../../src/session/session-middleware.ts';
-import type { SessionRecord, SessionStore } from '../../src/session/store.ts';
+import { newSessionId } from '../session/session-middleware.ts';
+import type { SessionRecord, SessionStore } from '../session/store.ts';
 
 export interface StoreHarness {
   store: SessionStore;

@@ -11,8 +11,8 @@ import type Koa from 'koa';
 import { AppError, AuthRequiredError, UnavailableError } from '../errors.ts';
 import { sessionState } from '../session/session-middleware.ts';
 import { SessionEndedError, tokensOf, type Refresher, type TokenSet } from './refresh.ts';
-import { returnToFor } from './require-user.ts';
-import { endSession, userSession } from './user-session.ts';
+import { returnToFor } from '../session/require-user.ts';
+import { endSession, userSession } from '../session/user-session.ts';
 
 /** Tokens obtained during this request (newer than those loaded into ctx.session). */
 const FRESH = new WeakMap<Koa.Context, TokenSet>();

@@ -11,8 +11,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { guarded } from './store-errors.ts';
-import type { SessionRecord, SessionStore } from './store.ts';
+import { guarded } from '../session/store-errors.ts';
+import type { SessionRecord, SessionStore } from '../session/store.ts';
 
 export interface SqliteStoreOptions {
   /** Milliseconds between purges of expired rows. Default 5 minutes. */

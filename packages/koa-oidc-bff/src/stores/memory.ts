@@ -2,7 +2,7 @@
  * In-process session store: for tests and throwaway runs only (sessions vanish on restart and
  * are not shared between instances).
  */
-import type { SessionRecord, SessionStore } from './store.ts';
+import type { SessionRecord, SessionStore } from '../session/store.ts';
 
 /** Creates an in-memory {@link SessionStore}. `purgeIntervalMs` controls how often expired entries are dropped. */
 export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {

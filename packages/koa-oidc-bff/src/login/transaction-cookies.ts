@@ -8,7 +8,7 @@
  */
 import type Koa from 'koa';
 import { parseCookie } from 'cookie';
-import { isLoopback } from '../config.ts';
+import { isLoopback } from '../http/loopback.ts';
 import { STATE_PATTERN, type LoginTransaction, type TransactionCodec } from './transaction.ts';
 
 /** Pending logins kept per browser; repeated clicks on "Log in" never grow the Cookie header beyond this. */
@@ -19,6 +19,8 @@ export const TRANSACTION_TTL = 600;
 export interface TransactionCookieOptions {
   codec: TransactionCodec;
   baseUrl: URL;
+  /** Cookie name prefix (the `state` follows), already `__Host-` prefixed for https. */
+  prefix: string;
 }
 
 /** Reads, writes and clears transaction cookies for one app. */
@@ -32,7 +34,7 @@ export class TransactionCookies {
     this.#codec = options.codec;
     const https = options.baseUrl.protocol === 'https:';
     // __Host-: host-only, Path=/, Secure; cannot be planted by a sibling subdomain (RFC 6265bis 4.1.3.2).
-    this.#prefix = https ? '__Host-bff.tx.' : 'bff.tx.';
+    this.#prefix = options.prefix;
     // A Secure cookie is only kept over https or on loopback; elsewhere fall back to Lax (same-site IdPs only).
     this.#crossSite = https || isLoopback(options.baseUrl);
     this.#secure = this.#crossSite;

@@ -1,0 +1,226 @@
+/**
+ * `createBff(options)`: the whole OpenID Connect backend-for-frontend as Koa middleware. It
+ * composes, in request order: the package's answers to failed requests (unauthenticated contract)
+ * → the session (koa-session over a SessionStore, cookie signed with the package's own keys) →
+ * the API header guard → its routes (login, callback, logout, session, back-channel logout).
+ */
+import type Koa from 'koa';
+import compose from 'koa-compose';
+import { AppError, AuthRequiredError, ForbiddenError } from './errors.ts';
+import { AuthEvents, type AuthEvent, type AuthEventListener } from './events.ts';
+import { answerErrors } from './http/answers.ts';
+import { csrfToken, isSameOrigin, requireApiHeader, verifyFormRequest } from './http/csrf.ts';
+import { formBody } from './http/body.ts';
+import { silentLogger } from './log.ts';
+import { authRoutes } from './login/routes.ts';
+import { TransactionCookies } from './login/transaction-cookies.ts';
+import { TransactionCodec } from './login/transaction.ts';
+import { backchannelRoutes } from './logout/backchannel-route.ts';
+import { createOidcClient } from './oidc/oidc.ts';
+import { resolveOptions, type BffOptions } from './options.ts';
+import { CookieSigner } from './session/cookie-signature.ts';
+import { requireUser, returnToFor } from './session/require-user.ts';
+import { sessionMiddleware, sessionState } from './session/session-middleware.ts';
+import { createSessionsApi, type SessionsApi } from './session/sessions-api.ts';
+import { userSession } from './session/user-session.ts';
+import { createMemoryStore } from './stores/memory.ts';
+import { accessTokenGetter } from './tokens/access-token.ts';
+import { createRefresher } from './tokens/refresh.ts';
+import { guardTokenWrites } from './tokens/token-guard.ts';
+import { upstreamCaller, type UpstreamRequest, type UpstreamResponse } from './tokens/upstream.ts';
+
+/** The logged-in user as page code sees it: display claims only (OIDC Core 5.1), never a token or secret. */
+export interface BffUser {
+  /** Subject identifier at the IdP (OIDC Core 2). */
+  sub: string;
+  name: string | undefined;
+  email: string | undefined;
+}
+
+/** Readiness of the BFF's dependencies, for a `/readyz` probe. */
+export interface BffReadiness {
+  /** True when both checks are up. */
+  ready: boolean;
+  checks: { idp: 'up' | 'down'; store: 'up' | 'down' };
+}
+
+/** What {@link createBff} returns. */
+export interface Bff {
+  /**
+   * The middleware to `app.use` before the routes it protects: answers for failed requests
+   * (401/302/`HX-Redirect`), the session, the API header guard and the package's routes.
+   */
+  middleware(): Koa.Middleware;
+  /**
+   * Middleware that admits only a logged-in user (sets `ctx.state.user`). Otherwise it throws
+   * an AuthRequiredError that `middleware()` answers: 302 to login (navigation), 401 + fragment or
+   * 401 + `HX-Redirect` (htmx), 401 JSON; 503 when the session store is down.
+   */
+  requireUser(): Koa.Middleware;
+  /** The logged-in user of `ctx` (display claims), or undefined. */
+  user(ctx: Koa.Context): BffUser | undefined;
+  /** Every claim of the user's ID token (OIDC Core 2, 5.1), for a profile page; undefined when logged out. */
+  claims(ctx: Koa.Context): Promise<Record<string, unknown> | undefined>;
+  /**
+   * The user's access token, refreshed first (once, however many requests ask, across instances)
+   * when it expires within `refreshSkew` seconds (RFC 6749 6). Never send it to the browser.
+   * @throws AuthRequiredError (401 contract; the session is ended when the grant is gone),
+   *   UnavailableError (503: IdP or store unreachable, the session is kept),
+   *   AppError 403 `ERR_NO_ACCESS_TOKEN` (an `id_token` login has none).
+   */
+  getAccessToken(ctx: Koa.Context): Promise<string>;
+  /**
+   * Calls an upstream API with `Authorization: Bearer <access token>` and nothing else from the
+   * incoming request (no cookie). Times out after `upstreamTimeout` seconds.
+   * @returns status, headers and body text. Throws like {@link getAccessToken}, and UpstreamError (502) when unreachable.
+   */
+  callApi(ctx: Koa.Context, url: URL, init?: UpstreamRequest): Promise<UpstreamResponse>;
+  /** A CSRF token for a form of the current session (field `_csrf`); undefined when logged out. */
+  csrfToken(ctx: Koa.Context): string | undefined;
+  /**
+   * Middleware for the host's own state-changing forms: parses a small urlencoded body into
+   * `ctx.request.body` (413 beyond `limit`, 415 for another type) and requires a same-origin
+   * `Origin`/`Referer` and a valid `_csrf` field (403 `ERR_CSRF_ORIGIN` / `ERR_CSRF_TOKEN`).
+   * Mount after `requireUser()`.
+   * @param options.limit largest body, bytes notation (default `4kb`).
+   */
+  requireCsrf(options?: { limit?: string }): Koa.Middleware;
+  /** List and end the user's sessions ("Your sessions" page). */
+  readonly sessions: SessionsApi;
+  /** Registers a listener of auth events (`'*'` for all); returns a function that removes it. */
+  on(event: AuthEvent | '*', listener: AuthEventListener): () => void;
+  /** IdP discovery loaded and store answering (the store ping is bounded to 1 s). */
+  readiness(): Promise<BffReadiness>;
+  /** Resolves once IdP discovery has succeeded (never rejects; discovery retries in the background). */
+  whenReady(): Promise<void>;
+  /** Name of the session cookie (`bff.sid`, or `__Host-bff.sid` on https). */
+  readonly cookieName: string;
+  /** Stops background work (discovery retries); closes the store only when the package created it (memory default). */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the BFF. Nothing of the host app is changed (`app.keys`, `app.proxy` stay the host's).
+ * Discovery starts at once and retries in the background while the IdP is down.
+ * @param options see {@link BffOptions}; required: issuer, clientId, clientSecret, baseUrl, secrets.
+ * @throws {BffOptionsError} listing every invalid option at once.
+ */
+export function createBff(options: BffOptions): Bff {
+  const o = resolveOptions(options);
+  const logger = o.logger ?? silentLogger;
+  const now = o.now;
+  const ownStore = o.store === undefined;
+  const store = o.store ?? createMemoryStore();
+  if (ownStore) logger.warn({ event: 'bff.memory_store' }, 'koa-oidc-bff: no store given, sessions are kept in memory (lost on restart, not shared between instances)');
+  const events = new AuthEvents(logger);
+  const cookieName = o.cookies.session;
+  const oidc = createOidcClient({
+    issuer: o.issuer,
+    clientId: o.clientId,
+    clientSecret: o.clientSecret,
+    responseType: o.responseType,
+    allowInsecureIssuer: o.insecureIssuer,
+    clockTolerance: o.clockTolerance,
+    timeout: o.idpTimeout,
+    onDiscoveryError: (err, retryInMs) => logger.warn({ event: 'discovery.failed', issuer: o.issuer.href, err: String(err), cause: causeOf(err), retryInMs }, 'IdP discovery failed; retrying'),
+    onDiscovered: () => logger.info({ event: 'discovery.succeeded', issuer: o.issuer.href }, 'IdP discovery succeeded'),
+  });
+  const router = authRoutes({
+    oidc,
+    transactions: new TransactionCookies({ codec: new TransactionCodec(o.secrets), baseUrl: o.baseUrl, prefix: o.cookies.transactionPrefix }),
+    store,
+    baseUrl: o.baseUrl,
+    redirectUri: new URL(o.routes.callback, o.baseUrl),
+    scope: o.scope,
+    responseType: o.responseType,
+    logger,
+    events,
+    clockTolerance: o.clockTolerance,
+    now,
+    paths: o.routes,
+  });
+  // Server-to-server, beside the auth routes (one allowedMethods answers 405 for both).
+  router.use(backchannelRoutes({ oidc, store, clockTolerance: o.clockTolerance, idpTimeout: o.idpTimeout, logger, events, path: o.routes.backchannelLogout }).routes());
+  const refresher = createRefresher({ store, oidc, refreshSkew: o.refreshSkew, idpTimeout: o.idpTimeout, logger, events, now });
+  const getAccessToken = accessTokenGetter({ refresher, baseUrl: o.baseUrl });
+  const session = sessionMiddleware({
+    // Tokens are written by the refresher only; a koa-session save keeps the stored ones.
+    store: guardTokenWrites(store, o.idpTimeout, now),
+    cookieName,
+    signer: new CookieSigner(o.secrets),
+    secure: o.https,
+    idleTimeout: o.idleTimeout,
+    absoluteTimeout: o.absoluteTimeout,
+    now,
+  });
+  const apiHeader = requireApiHeader();
+  const prefixes = [...o.apiPrefixes];
+  // @koa/router's context type is stricter than Koa's Middleware; the runtime contract is the same.
+  const composed = compose([
+    answerErrors({ loginPath: o.routes.login, render: o.render ?? {}, logger }),
+    session,
+    async function apiHeaderGuard(ctx: Koa.Context, next: Koa.Next) {
+      return prefixes.some((p) => ctx.path.startsWith(p)) ? apiHeader(ctx, next) : next();
+    },
+    router.routes(),
+    router.allowedMethods(),
+  ] as unknown as Koa.Middleware[]);
+  const userGuard = requireUser(o.baseUrl, events);
+  const origin = o.baseUrl.origin;
+
+  return {
+    middleware: () => composed,
+    requireUser: () => userGuard,
+    user(ctx) {
+      const s = userSession(ctx);
+      return s ? { sub: s.user.sub, name: s.user.name, email: s.user.email } : undefined;
+    },
+    async claims(ctx) {
+      return userSession(ctx)?.claims;
+    },
+    getAccessToken,
+    callApi: upstreamCaller({ getAccessToken, timeoutMs: o.upstreamTimeout * 1000 }),
+    csrfToken(ctx) {
+      const s = userSession(ctx);
+      return s ? csrfToken(s.csrfSecret) : undefined;
+    },
+    requireCsrf(csrfOptions = {}) {
+      const parse = formBody({ limit: csrfOptions.limit ?? '4kb', malformed: () => new AppError(400, 'ERR_BAD_REQUEST', 'The form could not be read.') });
+      return compose<Koa.Context>([parse, async function requireCsrfToken(ctx: Koa.Context, next: Koa.Next) {
+        const s = userSession(ctx);
+        if (!s) {
+          if (!isSameOrigin(ctx, origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
+          throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnToFor(ctx, o.baseUrl));
+        }
+        const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+        verifyFormRequest(ctx, origin, s.csrfSecret, body._csrf);
+        await next();
+      }]);
+    },
+    sessions: createSessionsApi({ store, events, now }),
+    on: (event, listener) => events.on(event, listener),
+    async readiness() {
+      const storeUp = await Promise.race([
+        store.ping().then(() => true, () => false),
+        new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false).unref()),
+      ]);
+      const idp = oidc.ready;
+      return { ready: storeUp && idp, checks: { idp: idp ? 'up' : 'down', store: storeUp ? 'up' : 'down' } };
+    },
+    whenReady: () => oidc.whenReady(),
+    cookieName,
+    async close() {
+      oidc.close();
+      if (ownStore) await store.close();
+    },
+  };
+}
+
+/** The low-level reason of a failed fetch (`ECONNREFUSED`, `TimeoutError`, `bad port`...), which `fetch failed` hides. */
+function causeOf(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: unknown; name?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.name === 'string' && cause.name !== 'Error') return cause.name;
+  return typeof cause?.message === 'string' ? cause.message : undefined;
+}
+

@@ -1,0 +1,102 @@
+/**
+ * The package's answers to failed requests, and the middleware that gives them. It owns the
+ * unauthenticated contract (OAuth 2.0 for Browser-Based Apps, BFF pattern):
+ * - htmx, never logged in: 401 + "not logged in" fragment (render hook) with a login link;
+ * - htmx, session ended: 401 + `HX-Redirect: <login>?returnTo=<page>` (never a 3xx to htmx);
+ * - navigation: 302 to `<login>?returnTo=<path>`;
+ * - JSON client: 401 `{"error":"unauthenticated"}`.
+ * Other {@link AppError}s get their status with a page, a fragment or JSON; nothing private
+ * (stack, `detail`) leaves the server. Errors that are not AppErrors go on to the host's handler.
+ */
+import type Koa from 'koa';
+import { AppError, AuthRequiredError, LoginError, publicView } from '../errors.ts';
+import type { BffLogger } from '../log.ts';
+import type { ErrorView, RenderHooks } from '../options.ts';
+import { htmx, setHxRedirect } from './htmx.ts';
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+/** True when the client asked for JSON rather than HTML. */
+export function prefersJson(ctx: Koa.Context): boolean {
+  return ctx.accepts('html', 'json') === 'json';
+}
+
+export interface AnswersOptions {
+  /** Path of the login route. */
+  loginPath: string;
+  render: RenderHooks;
+  logger: BffLogger;
+}
+
+/** Builds the middleware that catches AppErrors thrown below it (package routes, `requireUser`, host routes) and answers them. */
+export function answerErrors(options: AnswersOptions): Koa.Middleware {
+  const { logger } = options;
+  const loginUrl = (returnTo: string) => `${options.loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
+  const notLoggedIn = options.render.notLoggedIn ?? ((_ctx, data) => `<p role="alert">You are not logged in. <a href="${escapeHtml(data.loginUrl)}">Log in</a></p>`);
+  const renderError = options.render.error ?? defaultError;
+
+  return async function bffAnswers(ctx, next) {
+    try {
+      await next();
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      answer(ctx, err);
+    }
+  };
+
+  function answer(ctx: Koa.Context, err: AppError): void {
+    const view = publicView(err);
+    const requestId = typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined;
+    // A LoginError was logged once already, as `login.failed` with its reason.
+    if (!(err instanceof LoginError)) logger.info({ requestId, code: view.code, status: view.status, detail: err.detail }, 'request refused');
+    ctx.vary('HX-Request');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set(err.headers);
+    const hx = htmx(ctx);
+
+    if (err instanceof AuthRequiredError) {
+      const login = loginUrl(err.returnTo);
+      ctx.status = hx.request || prefersJson(ctx) ? 401 : 302;
+      if (hx.request && err.sessionEnded) {
+        setHxRedirect(ctx, login);
+        ctx.body = '';
+      } else if (hx.request) {
+        ctx.type = 'html';
+        ctx.body = notLoggedIn(ctx, { loginUrl: login });
+      } else if (prefersJson(ctx)) {
+        ctx.body = { error: 'unauthenticated' };
+      } else {
+        ctx.redirect(login);
+      }
+      return;
+    }
+
+    ctx.status = view.status;
+    const errorView: ErrorView = {
+      status: view.status,
+      code: view.code,
+      message: view.message,
+      requestId,
+      heading: err instanceof LoginError ? 'Login not completed' : undefined,
+      retryUrl: err instanceof LoginError ? loginUrl(err.retryPath) : undefined,
+    };
+    if (hx.request) {
+      ctx.type = 'html';
+      ctx.body = renderError(ctx, errorView, 'fragment');
+    } else if (prefersJson(ctx)) {
+      ctx.body = { error: view.code, message: view.message, requestId };
+    } else {
+      ctx.type = 'html';
+      ctx.body = renderError(ctx, errorView, 'page');
+    }
+  }
+}
+
+function defaultError(_ctx: Koa.Context, view: ErrorView, as: 'page' | 'fragment'): string {
+  const retry = view.retryUrl ? ` <a href="${escapeHtml(view.retryUrl)}">Try again</a>` : '';
+  const body = `<p role="alert">${escapeHtml(view.message)}${retry}</p>`;
+  if (as === 'fragment') return body;
+  const title = escapeHtml(view.heading ?? 'Error');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}<p><small>${escapeHtml(view.code)}${view.requestId ? ` · ${escapeHtml(view.requestId)}` : ''}</small></p></body></html>`;
+}

@@ -1,0 +1,219 @@
+/**
+ * The options of {@link createBff}: one zod schema with the defaults and the security rules,
+ * validated inside the package. Every problem is reported at once, each naming its option.
+ */
+import type Koa from 'koa';
+import { z } from 'zod';
+import { isLoopback } from './http/loopback.ts';
+import type { BffLogger } from './log.ts';
+import type { SessionStore } from './session/store.ts';
+
+/** Values that look like secrets but are well known; never accepted in `secrets`. */
+const PLACEHOLDER_SECRETS = new Set(['keyboard cat', 'changeme', 'change-me', 'secret', 'password', 'some secret hurr', 'your-secret-here']);
+
+/** What the error render hook receives: only what may be shown to the user. */
+export interface ErrorView {
+  /** HTTP status of the answer. */
+  status: number;
+  /** Stable code such as `ERR_LOGIN_STATE_UNKNOWN` (see the package README's failure table). */
+  code: string;
+  /** A message written for the user (never a stack trace or private detail). */
+  message: string;
+  /** The request id (`ctx.state.requestId`), when the host sets one. */
+  requestId: string | undefined;
+  /** For a failed login: a heading for the page. */
+  heading: string | undefined;
+  /** For a failed login: where "Try again" leads (`/login?returnTo=...`). */
+  retryUrl: string | undefined;
+}
+
+/** Hooks through which the host renders the package's answers in its own look. Each returns HTML. */
+export interface RenderHooks {
+  /**
+   * The fragment answered (status 401) to an htmx request of a visitor who never logged in.
+   * Default: a short paragraph with a "Log in" link.
+   */
+  notLoggedIn?: (ctx: Koa.Context, data: { loginUrl: string }) => string;
+  /**
+   * An error answer: `as` is `'page'` for a navigation and `'fragment'` for an htmx request
+   * (JSON clients always get `{"error", "message", "requestId"}`). Default: minimal HTML.
+   */
+  error?: (ctx: Koa.Context, view: ErrorView, as: 'page' | 'fragment') => string;
+}
+
+const path = z.string().regex(/^\/[^\s?#]*$/, 'must be a path starting with / (no query or fragment)');
+const seconds = (min: number, max: number) => z.number().int('must be a whole number of seconds').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+const url = z.union([z.instanceof(URL), z.string()]).transform((v, ctx) => {
+  const parsed = v instanceof URL ? v : URL.parse(v);
+  if (!parsed || !/^https?:$/.test(parsed.protocol)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL' });
+    return z.NEVER;
+  }
+  return new URL(parsed.href);
+});
+const cookieName = z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, 'must be a cookie name (RFC 6265 token)');
+
+/** The option schema; its inferred input type is {@link BffOptions}. */
+const Schema = z.object({
+  /** OpenID Provider issuer URL; endpoints come from its discovery document. `http://` only on a loopback host. */
+  issuer: url,
+  /** The client id registered at the IdP. */
+  clientId: z.string().min(1, 'must not be empty'),
+  /** The client secret (`client_secret_basic`). Never logged. */
+  clientSecret: z.string().min(1, 'must not be empty'),
+  /** The app's public origin, e.g. `https://app.example.com`; redirect URIs are built from it (never from the Host header). https makes cookies `Secure` and `__Host-` prefixed. */
+  baseUrl: url,
+  /** Secrets (each at least 32 bytes) signing the session cookie and encrypting login transactions; the first signs, all verify (rotation). */
+  secrets: z.union([z.string(), z.array(z.string()).readonly()]).transform((v) => (typeof v === 'string' ? [v] : [...v])),
+  /** Where sessions live (`koa-oidc-bff/stores/sqlite`, `/redis`, `/memory`, or your own). Default: an in-memory store, allowed only for a loopback `baseUrl`. */
+  store: z.custom<SessionStore>((v) => typeof v === 'object' && v !== null && typeof (v as SessionStore).get === 'function' && typeof (v as SessionStore).create === 'function', 'must implement SessionStore').optional(),
+  /** `code` (authorization code with PKCE S256, default) or `id_token`; both with `response_mode=form_post`. */
+  responseType: z.enum(['code', 'id_token']).default('code'),
+  /** Space-separated scopes. Default `openid profile email offline_access` for `code`, `openid profile email` for `id_token`. */
+  scope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'must be space-separated scope tokens').refine((s) => s.split(' ').includes('openid'), 'must include openid').optional(),
+  /** Seconds of clock difference accepted with the IdP. Default 30. */
+  clockTolerance: seconds(0, 600).default(30),
+  /** Seconds before any call to the IdP is abandoned. Default 5. */
+  idpTimeout: seconds(1, 120).default(5),
+  /** Seconds: the access token is refreshed when it expires within this many seconds. Default 60. */
+  refreshSkew: seconds(0, 3600).default(60),
+  /** Seconds before a `callApi` request is abandoned. Default: `idpTimeout`. */
+  upstreamTimeout: seconds(1, 600).optional(),
+  /** Seconds without activity before a session ends. Default 28800 (8 hours). */
+  idleTimeout: seconds(10, 10 * 365 * 24 * 3600).default(8 * 3600),
+  /** Seconds after login before a session ends whatever the activity. Default 604800 (7 days). */
+  absoluteTimeout: seconds(10, 10 * 365 * 24 * 3600).default(7 * 24 * 3600),
+  /** Paths of the package's routes. */
+  routes: z.object({
+    /** `GET`: starts a login; `?returnTo=<same-origin path>`. Default `/login`. */
+    login: path.default('/login'),
+    /** `POST`: the IdP's form_post (registered as redirect URI `baseUrl + callback`). Default `/callback`. */
+    callback: path.default('/callback'),
+    /** `POST`: logout form (same-origin, CSRF token), then RP-initiated logout at the IdP. Default `/logout`. */
+    logout: path.default('/logout'),
+    /** `GET`: the user and session expiry as JSON (needs the API header). Default `/api/session`. */
+    session: path.default('/api/session'),
+    /** `POST`: OIDC Back-Channel Logout endpoint. Default `/backchannel-logout`. */
+    backchannelLogout: path.default('/backchannel-logout'),
+    /** Where the browser lands after logout (registered as post-logout redirect URI `baseUrl + postLogout`). Default `/`. */
+    postLogout: path.default('/'),
+  }).prefault({}),
+  /** Path prefixes whose requests must carry `HX-Request: true` or `X-CSRF: 1` (403 otherwise). Default `['/api/']`. */
+  apiPrefixes: z.array(path).readonly().default(['/api/']),
+  /** Cookie names. On an https `baseUrl` they get the `__Host-` prefix. */
+  cookies: z.object({
+    /** Session id cookie (its signature goes in `<name>.sig`). Default `bff.sid`. */
+    session: cookieName.default('bff.sid'),
+    /** Prefix of the per-login transaction cookies (`<prefix><state>`). Default `bff.tx.`. */
+    transactionPrefix: cookieName.default('bff.tx.'),
+  }).prefault({}),
+  /** Logger with `debug/info/warn/error(fields, message)` (pino fits). Default: silent. */
+  logger: z.custom<BffLogger>((v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'must have debug, info, warn and error methods').optional(),
+  /** Render hooks (see {@link RenderHooks}). */
+  render: z.custom<RenderHooks>((v) => typeof v === 'object' && v !== null, 'must be an object of render functions').optional(),
+  /** Clock in milliseconds since the epoch, for tests. Default `Date.now`. */
+  now: z.custom<() => number>((v) => typeof v === 'function', 'must be a function').optional(),
+});
+
+/** What {@link createBff} accepts. Required: issuer, clientId, clientSecret, baseUrl, secrets (and a store unless baseUrl is loopback). */
+export type BffOptions = z.input<typeof Schema>;
+
+/** Options after validation, with every default filled in. */
+export interface ResolvedOptions extends Omit<z.output<typeof Schema>, 'scope' | 'store' | 'upstreamTimeout' | 'now'> {
+  scope: string;
+  store: SessionStore | undefined;
+  upstreamTimeout: number;
+  now: () => number;
+  /** True for an https baseUrl: Secure, `__Host-` cookies. */
+  https: boolean;
+  /** True for an http:// issuer (allowed on loopback only). */
+  insecureIssuer: boolean;
+}
+
+/** Thrown by {@link createBff} for invalid options, listing every problem (`option: what is wrong`). */
+export class BffOptionsError extends TypeError {
+  constructor(readonly problems: readonly { option: string; message: string }[]) {
+    super(`Invalid koa-oidc-bff options:\n${problems.map((p) => `  - ${p.option}: ${p.message}`).join('\n')}`);
+    this.name = 'BffOptionsError';
+  }
+}
+
+/**
+ * Validates `input`, fills in defaults and applies the cross-option security rules.
+ * @returns the resolved options, or a list of problems (`option` is a dotted path such as `routes.login`).
+ */
+export function checkOptions(input: unknown): { ok: true; options: ResolvedOptions } | { ok: false; problems: { option: string; message: string }[] } {
+  const parsed = Schema.safeParse(input);
+  const problems: { option: string; message: string }[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push({ option: issue.path.join('.') || '(options)', message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message });
+  }
+  const o = parsed.success ? parsed.data : undefined;
+  // Cross-option rules run on what could be read, even when another option is invalid.
+  const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const issuer = safeUrl(raw.issuer);
+  const baseUrl = safeUrl(raw.baseUrl);
+  if (issuer && issuer.protocol === 'http:' && !isLoopback(issuer)) problems.push({ option: 'issuer', message: 'http:// is accepted only on a loopback host (localhost, 127.0.0.1, ::1); use https' });
+  if (baseUrl && (baseUrl.pathname !== '/' || baseUrl.search || baseUrl.hash)) problems.push({ option: 'baseUrl', message: 'must be an origin without path, query or fragment' });
+  if (baseUrl && baseUrl.protocol === 'http:' && !isLoopback(baseUrl)) problems.push({ option: 'baseUrl', message: 'must be https:// in production (http:// is accepted only on a loopback host)' });
+  const secrets = typeof raw.secrets === 'string' ? [raw.secrets] : Array.isArray(raw.secrets) ? raw.secrets : [];
+  if (raw.secrets !== undefined && secrets.length === 0) problems.push({ option: 'secrets', message: 'must hold at least one secret' });
+  for (const s of secrets) {
+    if (typeof s !== 'string') problems.push({ option: 'secrets', message: 'each secret must be a string' });
+    else if (PLACEHOLDER_SECRETS.has(s.trim().toLowerCase())) problems.push({ option: 'secrets', message: 'is a well-known placeholder, not a secret' });
+    else if (Buffer.byteLength(s) < 32) problems.push({ option: 'secrets', message: 'each secret must be at least 32 bytes' });
+  }
+  if (raw.store === undefined && baseUrl && !isLoopback(baseUrl)) problems.push({ option: 'store', message: 'is required unless baseUrl is a loopback origin (the default in-memory store loses sessions on restart and is not shared between instances)' });
+  if (o && o.idleTimeout > o.absoluteTimeout) problems.push({ option: 'idleTimeout', message: 'must not exceed absoluteTimeout' });
+  if (o) {
+    const paths = Object.entries(o.routes).filter(([name]) => name !== 'postLogout');
+    const seen = new Map<string, string>();
+    for (const [name, p] of paths) {
+      if (seen.has(p)) problems.push({ option: `routes.${name}`, message: `is the same path as routes.${seen.get(p)}` });
+      seen.set(p, name);
+    }
+  }
+  if (problems.length > 0 || !o) return { ok: false, problems: dedupe(problems) };
+  const https = o.baseUrl.protocol === 'https:';
+  return {
+    ok: true,
+    options: {
+      ...o,
+      scope: o.scope ?? (o.responseType === 'code' ? 'openid profile email offline_access' : 'openid profile email'),
+      store: o.store,
+      upstreamTimeout: o.upstreamTimeout ?? o.idpTimeout,
+      now: o.now ?? Date.now,
+      https,
+      insecureIssuer: o.issuer.protocol === 'http:',
+      cookies: {
+        session: https ? `__Host-${o.cookies.session}` : o.cookies.session,
+        transactionPrefix: https ? `__Host-${o.cookies.transactionPrefix}` : o.cookies.transactionPrefix,
+      },
+    },
+  };
+}
+
+/**
+ * Validates `input` like {@link checkOptions} and returns the resolved options.
+ * @throws {BffOptionsError} listing every problem at once.
+ */
+export function resolveOptions(input: BffOptions): ResolvedOptions {
+  const result = checkOptions(input);
+  if (!result.ok) throw new BffOptionsError(result.problems);
+  return result.options;
+}
+
+function safeUrl(v: unknown): URL | undefined {
+  if (v instanceof URL) return v;
+  return typeof v === 'string' ? (URL.parse(v) ?? undefined) : undefined;
+}
+
+function dedupe<T extends { option: string; message: string }>(list: T[]): T[] {
+  const seen = new Set<string>();
+  return list.filter((p) => {
+    const key = `${p.option}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

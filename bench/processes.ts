@@ -65,7 +65,7 @@ export class ServerProcess {
 
   /** Starts the server for `store` and waits (at most `timeoutMs`) until it listens. */
   static async start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
-    const args = ['--import', 'tsx', '--expose-gc', path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', ...(placement.loadCpus ? [placement.loadCpus] : [])];
+    const args = ['--import', 'tsx', '--conditions=koa-oidc-bff-source', '--expose-gc', path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', ...(placement.loadCpus ? [placement.loadCpus] : [])];
     const [cmd, argv] = nodeCommand(placement.serverCpus, args);
     const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<ReadyMessage>((resolve, reject) => {
@@ -116,7 +116,7 @@ export class ServerProcess {
  * @throws when it fails or overruns its own time budget by more than 60 s.
  */
 export async function runLoad(plan: LoadPlan, placement: Placement): Promise<LoadResult[]> {
-  const [cmd, argv] = nodeCommand(placement.loadCpus, ['--import', 'tsx', path.join(ROOT, 'bench/load-worker.ts')]);
+  const [cmd, argv] = nodeCommand(placement.loadCpus, ['--import', 'tsx', '--conditions=koa-oidc-bff-source', path.join(ROOT, 'bench/load-worker.ts')]);
   const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const budgetMs = plan.targets.length * (plan.warmupSeconds + plan.rounds * plan.seconds) * 1000 + 60_000;
   const chunks: Buffer[] = [];

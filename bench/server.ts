@@ -176,7 +176,7 @@ async function shutdown(): Promise<void> {
 /** Starts bench/idp.ts (pinned to `idpCpus` when given) and waits for its issuer URL. */
 async function startIdp(url: string) {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'idp.ts');
-  const args = ['--import', 'tsx', script, url];
+  const args = ['--import', 'tsx', '--conditions=koa-oidc-bff-source', script, url];
   const child = idpCpus
     ? spawn('taskset', ['-c', idpCpus, process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     : spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

@@ -258,8 +258,7 @@ export function journeys(layout: Layout): void {
     t.deepEqual(own, [j.stack.app.bff.cookieName, `${j.stack.app.bff.cookieName}.sig`]);
     t.is(await page.evaluate(() => document.cookie), '');
 
-    const record = await j.stack.store.get((await j.sessionId())!, Date.now());
-    const data = record?.data as { idToken?: string; accessToken?: string; refreshToken?: string } | undefined;
+    const data = (await j.stack.store.getTokens((await j.sessionId())!, Date.now())) as { idToken?: string; accessToken?: string; refreshToken?: string } | undefined;
     const tokens = { idToken: data?.idToken, accessToken: data?.accessToken, refreshToken: data?.refreshToken };
     for (const [kind, value] of Object.entries(tokens)) t.true(typeof value === 'string' && value.length > 20, `${kind} kept on the server`);
 

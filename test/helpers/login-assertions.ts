@@ -2,7 +2,8 @@
  * What every failed login must look like (issue 3, "Every failure at the callback fails safely"):
  * no session, an HTML error page in plain words with a "Try again" link, status 400 (502 when the
  * IdP failed), no stack trace, exactly one `login.failed` log line with the reason code, and no
- * secret from the response in any log line. Plus a session store that counts what it creates.
+ * secret from the response in any log line. Plus a wrapper that counts the sessions any store
+ * is asked to create, so "no session created" holds whatever the store.
  */
 import type { ExecutionContext } from 'ava';
 import { parse } from 'node-html-parser';
@@ -10,17 +11,26 @@ import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
 import type { SessionStore } from 'koa-oidc-bff';
 import type { Res, UserAgent } from './user-agent.ts';
 
-/** A real memory store that also counts the sessions it was asked to create. */
-export function countingStore(): SessionStore & { created: number } {
-  const store = createMemoryStore();
-  const counting = Object.assign(Object.create(store) as SessionStore, {
-    created: 0,
-    async create(record: Parameters<SessionStore['create']>[0]) {
-      counting.created += 1;
-      return store.create(record);
+/**
+ * `inner` (a new memory store by default; any SessionStore: memory, SQLite, Redis) that also
+ * counts the sessions it was asked to create. Every other property and method is the store's own,
+ * called on the store itself (so stores with private state work), and `close()` closes it.
+ */
+export function countingStore<S extends SessionStore = SessionStore>(inner: S = createMemoryStore() as S): S & { readonly created: number } {
+  let created = 0;
+  const create: SessionStore['create'] = (...args) => {
+    created += 1;
+    return inner.create(...args);
+  };
+  return new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'created') return created;
+      if (prop === 'create') return create;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
     },
-  });
-  return counting;
+    has: (target, prop) => prop === 'created' || Reflect.has(target, prop),
+  }) as S & { readonly created: number };
 }
 
 /** The session cookie names (plain and __Host-) and their signatures. */
@@ -37,8 +47,17 @@ export interface FailureExpectation {
   status?: 400 | 502;
   /** Strings that must not appear in any log line (code, id_token, state...). */
   secrets?: string[];
-  /** Sessions the store held before this attempt (none by default). */
+  /**
+   * Sessions created before this attempt (none by default): what a {@link countingStore} has
+   * counted, and the live sessions of `sub` when given.
+   */
   sessionsBefore?: number;
+  /**
+   * The `sub` of the user who tried to log in, when known: the store must still hold exactly
+   * `sessionsBefore` live sessions of that user. Required when the stack's store does not count
+   * (is not a {@link countingStore}), so the "no session created" check never goes missing.
+   */
+  sub?: string;
   /** `login.failed` lines logged before this attempt (none by default). */
   failuresBefore?: number;
 }
@@ -69,7 +88,7 @@ export async function assertLoginFailed(t: ExecutionContext, stack: StackLike, u
   t.false(setCookies(res).some((c) => SESSION_COOKIE.test(c.split('=')[0]!)), 'no session cookie set');
   const cookies = await ua.jar.getCookies(ua.appUrl);
   t.false(cookies.some((c) => SESSION_COOKIE.test(c.key)), 'no session cookie in the browser');
-  if (typeof stack.store.created === 'number') t.is(stack.store.created, expected.sessionsBefore ?? 0, 'no session created in the store');
+  await assertNoSessionCreated(t, stack.store, expected);
   // Exactly one log line saying why, with the reason code.
   const failures = stack.logs().filter((l) => l.event === 'login.failed').slice(expected.failuresBefore ?? 0);
   t.is(failures.length, 1, `one login.failed line, got ${JSON.stringify(failures)}`);
@@ -80,4 +99,22 @@ export async function assertLoginFailed(t: ExecutionContext, stack: StackLike, u
   t.deepEqual(elsewhere, [], 'the reason code is logged in the login.failed line only');
   const logText = stack.logText();
   for (const secret of expected.secrets ?? []) if (secret) t.false(logText.includes(secret), 'no token, code or state in the log');
+}
+
+/**
+ * "No session created in the store", for every store: by the count of a {@link countingStore},
+ * and by the user's live sessions when `expected.sub` is given. A store that cannot count and no
+ * `sub` is a failure of the test, never a silently skipped check.
+ */
+async function assertNoSessionCreated(t: ExecutionContext, store: StackLike['store'], expected: FailureExpectation): Promise<void> {
+  const before = expected.sessionsBefore ?? 0;
+  const counts = typeof store.created === 'number';
+  if (counts) t.is(store.created, before, 'no session created in the store');
+  if (expected.sub !== undefined) {
+    const live = await store.listBySub(expected.sub, Date.now());
+    t.is(live.length, before, `no session of ${expected.sub} created in the store`);
+  }
+  if (!counts && expected.sub === undefined) {
+    t.fail(`cannot tell whether the ${store.kind} store created a session: give the stack a countingStore(store), or pass the user's \`sub\` to assertLoginFailed`);
+  }
 }

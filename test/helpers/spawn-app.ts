@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // Resolved here: the child's working directory has no node_modules to resolve `tsx` from.
 export const TSX_LOADER = import.meta.resolve('tsx');
+/** In this repository the workspace packages run from their TypeScript sources (package.json `exports` condition). */
+export const SOURCE_CONDITION = '--conditions=koa-oidc-bff-source';
 
 export interface SpawnedApp {
   child: ChildProcess;
@@ -34,7 +36,7 @@ export interface SpawnedApp {
  */
 export function spawnApp(env: Record<string, string>, script = 'src/main.ts'): SpawnedApp {
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'bff-run-'));
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, script)], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, SOURCE_CONDITION, path.join(ROOT, script)], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? cwd, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

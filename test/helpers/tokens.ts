@@ -16,9 +16,14 @@ export async function sessionId(ua: UserAgent): Promise<string> {
   return id;
 }
 
-/** The stored session record of `ua`, or undefined. */
+/**
+ * The stored session of `ua` (undefined when gone), its `data` holding the hot record and the
+ * token record together (`accessToken`, `refreshToken`, `idToken`, `claims`...).
+ */
 export async function storedSession(stack: Stack, ua: UserAgent): Promise<SessionRecord | undefined> {
-  return stack.store.get(await sessionId(ua), Date.now());
+  const id = await sessionId(ua);
+  const [record, tokens] = await Promise.all([stack.store.get(id, Date.now()), stack.store.getTokens(id, Date.now())]);
+  return record && { ...record, data: { ...record.data, ...tokens } };
 }
 
 /**

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { prettyLogs } from '../../src/log.ts';
-import { ROOT, spawnApp, TSX_LOADER } from '../helpers/spawn-app.ts';
+import { ROOT, SOURCE_CONDITION, spawnApp, TSX_LOADER } from '../helpers/spawn-app.ts';
 
 const ENV = { SESSION_STORE: 'memory', PORT: '0', ISSUER_BASE_URL: 'http://127.0.0.1:1', SESSION_SECRET: 'a-log-format-test-secret-of-more-than-32-bytes' };
 
@@ -21,7 +21,7 @@ test('pretty only for a terminal in development', (t) => {
 
 test.serial('in a terminal in development, the app\'s log is pretty-printed', async (t) => {
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'bff-tty-'));
-  const command = `${process.execPath} --import ${TSX_LOADER} ${path.join(ROOT, 'src/main.ts')}`;
+  const command = `${process.execPath} --import ${TSX_LOADER} ${SOURCE_CONDITION} ${path.join(ROOT, 'src/main.ts')}`;
   // detached: its own process group, so script and the app can be stopped at once.
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'],

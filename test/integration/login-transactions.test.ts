@@ -36,7 +36,7 @@ async function atIdp(ua: UserAgent, location: URL, username = 'alice', password 
 }
 
 const txCookies = async (ua: UserAgent) => (await ua.jar.getCookies(ua.appUrl)).filter((c) => c.key.startsWith('bff.tx.'));
-const sessionOf = async (stack: Stack, ua: UserAgent) => stack.store.get((await ua.cookie('bff.sid')) ?? '', Date.now());
+const sessionOf = async (stack: Stack, ua: UserAgent) => { const id = (await ua.cookie('bff.sid')) ?? ''; const record = await stack.store.get(id, Date.now()); return record && { ...record, data: { ...record.data, ...(await stack.store.getTokens(id, Date.now())) } }; };
 
 test('the transaction cookie is bff.tx.<state>: encrypted, HttpOnly, SameSite=None, Secure, 10 minutes; tough-cookie keeps it on http://localhost', async (t) => {
   const stack = await stackFor(t);

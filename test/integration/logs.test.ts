@@ -44,7 +44,7 @@ test('a full login, API calls, a refresh, a failed refresh, a failed login, logo
   const secrets: Record<string, string> = { CLIENT_SECRET, SESSION_SECRET, password: ALICE.password, bobPassword: BOB.password };
   /** Adds a session's tokens (and their JWT parts, so a partial leak is caught too) to the secrets. */
   const addTokens = async (label: string, sid: string) => {
-    const data = (await stack.store.get(sid, Date.now()))!.data as Record<string, string>;
+    const data = { ...(await stack.store.get(sid, Date.now()))!.data, ...(await stack.store.getTokens(sid, Date.now())) } as Record<string, string>;
     for (const name of ['idToken', 'accessToken', 'refreshToken', 'csrfSecret']) {
       t.truthy(data[name], `${label} ${name}`);
       secrets[`${label}.${name}`] = data[name]!;

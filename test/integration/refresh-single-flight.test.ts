@@ -38,7 +38,7 @@ async function setup(t: import('ava').ExecutionContext) {
   const ua = new UserAgent(stack.appUrl);
   await ua.login();
   const id = await sessionId(ua);
-  const seen = tokensOf((await stack.store.get(id, Date.now()))!.data);
+  const seen = tokensOf((await stack.store.getTokens(id, Date.now()))!);
   return { stack, id, seen };
 }
 
@@ -51,7 +51,7 @@ test('two instances refreshing one session at once: one refresh request, both ge
   t.is(stack.idp.stats.refreshRequests - before, 1);
   t.is(fromA.accessToken, fromB.accessToken);
   t.not(fromA.refreshToken, seen.refreshToken, 'the dev-idp rotated the refresh token');
-  t.deepEqual(tokensOf((await stack.store.get(id, Date.now()))!.data), fromA, 'the store holds what both returned');
+  t.deepEqual(tokensOf((await stack.store.getTokens(id, Date.now()))!), fromA, 'the store holds what both returned');
 
   // A third instance whose request loaded the session before that refresh takes the stored result.
   const stale = await (await instance(t, stack)).fresh(id, seen);

@@ -4,7 +4,7 @@
  * origin: `/` for every unsafe payload, the normalised path for harmless ones.
  */
 import anyTest, { type TestFn } from 'ava';
-import { RETURN_TO_PAYLOADS } from '../helpers/return-to-payloads.ts';
+import { RETURN_TO_PAYLOADS } from '../../packages/koa-oidc-bff/test/fixtures/return-to-payloads.ts';
 import { GENEROUS, startStack, type Stack } from '../helpers/stack.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 

@@ -64,8 +64,10 @@ test('the session cookie is HttpOnly, SameSite=Lax, Path=/, signed, and holds on
   for (const needle of [ALICE, 'Alice', 'alice@example.test', '{']) t.false(decoded.includes(needle) || sid!.value.includes(needle));
   const record = await stack.store.get(sid!.value, Date.now());
   t.is(record?.sub, ALICE, 'the id names a server-side record');
-  t.truthy(record?.data.accessToken, 'tokens live in the store');
-  t.false(setCookies(callback).some((h) => h.includes(String(record?.data.accessToken))), 'and never in a cookie');
+  const tokens = await stack.store.getTokens(sid!.value, Date.now());
+  t.truthy(tokens?.accessToken, 'tokens live in the store');
+  t.false(setCookies(callback).some((h) => h.includes(String(tokens?.accessToken))), 'and never in a cookie');
+  t.is(record?.data.accessToken, undefined, 'not in the session record every request reads');
 
   t.is(await whoIs(ua, `bff.sid=${sid!.value}; bff.sid.sig=${sig!.value}`), ALICE);
   t.is(await whoIs(ua, `bff.sid=${sid!.value}`), 401, 'an unsigned id is ignored');

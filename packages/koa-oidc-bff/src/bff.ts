@@ -12,10 +12,11 @@ import { answerErrors } from './http/answers.ts';
 import { csrfToken, isSameOrigin, requireApiHeader, verifyFormRequest } from './http/csrf.ts';
 import { formBody } from './http/body.ts';
 import { silentLogger } from './log.ts';
-import { authRoutes } from './login/routes.ts';
+import { authRoutes as authRouter } from './login/routes.ts';
 import { TransactionCookies } from './login/transaction-cookies.ts';
 import { TransactionCodec } from './login/transaction.ts';
 import { backchannelRoutes } from './logout/backchannel-route.ts';
+import { authRouteSet } from './login/return-to.ts';
 import { createOidcClient } from './oidc/oidc.ts';
 import { resolveOptions, type BffOptions } from './options.ts';
 import { CookieSigner } from './session/cookie-signature.ts';
@@ -26,7 +27,6 @@ import { userSession } from './session/user-session.ts';
 import { createMemoryStore } from './stores/memory.ts';
 import { accessTokenGetter } from './tokens/access-token.ts';
 import { createRefresher } from './tokens/refresh.ts';
-import { guardTokenWrites } from './tokens/token-guard.ts';
 import { upstreamCaller, type UpstreamRequest, type UpstreamResponse } from './tokens/upstream.ts';
 
 /** The logged-in user as page code sees it: display claims only (OIDC Core 5.1), never a token or secret. */
@@ -125,7 +125,7 @@ export function createBff(options: BffOptions): Bff {
     onDiscoveryError: (err, retryInMs) => logger.warn({ event: 'discovery.failed', issuer: o.issuer.href, err: String(err), cause: causeOf(err), retryInMs }, 'IdP discovery failed; retrying'),
     onDiscovered: () => logger.info({ event: 'discovery.succeeded', issuer: o.issuer.href }, 'IdP discovery succeeded'),
   });
-  const router = authRoutes({
+  const router = authRouter({
     oidc,
     transactions: new TransactionCookies({ codec: new TransactionCodec(o.secrets), baseUrl: o.baseUrl, prefix: o.cookies.transactionPrefix }),
     store,
@@ -142,10 +142,11 @@ export function createBff(options: BffOptions): Bff {
   // Server-to-server, beside the auth routes (one allowedMethods answers 405 for both).
   router.use(backchannelRoutes({ oidc, store, clockTolerance: o.clockTolerance, idpTimeout: o.idpTimeout, logger, events, path: o.routes.backchannelLogout }).routes());
   const refresher = createRefresher({ store, oidc, refreshSkew: o.refreshSkew, idpTimeout: o.idpTimeout, logger, events, now });
-  const getAccessToken = accessTokenGetter({ refresher, baseUrl: o.baseUrl });
+  const authRoutes = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.backchannelLogout]);
+  const getAccessToken = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
   const session = sessionMiddleware({
-    // Tokens are written by the refresher only; a koa-session save keeps the stored ones.
-    store: guardTokenWrites(store, o.idpTimeout, now),
+    // koa-session saves only the hot record; tokens live in the token record (refresher writes them).
+    store,
     cookieName,
     signer: new CookieSigner(o.secrets),
     secure: o.https,
@@ -165,7 +166,7 @@ export function createBff(options: BffOptions): Bff {
     router.routes(),
     router.allowedMethods(),
   ] as unknown as Koa.Middleware[]);
-  const userGuard = requireUser(o.baseUrl, events);
+  const userGuard = requireUser(o.baseUrl, events, authRoutes);
   const origin = o.baseUrl.origin;
 
   return {
@@ -176,7 +177,10 @@ export function createBff(options: BffOptions): Bff {
       return s ? { sub: s.user.sub, name: s.user.name, email: s.user.email } : undefined;
     },
     async claims(ctx) {
-      return userSession(ctx)?.claims;
+      const record = sessionState(ctx).record;
+      if (!record || !userSession(ctx)) return undefined;
+      const claims = (await store.getTokens(record.id, now()))?.claims;
+      return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
     },
     getAccessToken,
     callApi: upstreamCaller({ getAccessToken, timeoutMs: o.upstreamTimeout * 1000 }),
@@ -190,7 +194,7 @@ export function createBff(options: BffOptions): Bff {
         const s = userSession(ctx);
         if (!s) {
           if (!isSameOrigin(ctx, origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
-          throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnToFor(ctx, o.baseUrl));
+          throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnToFor(ctx, o.baseUrl, authRoutes));
         }
         const body = (ctx.request.body ?? {}) as Record<string, unknown>;
         verifyFormRequest(ctx, origin, s.csrfSecret, body._csrf);

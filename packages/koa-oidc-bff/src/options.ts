@@ -146,7 +146,10 @@ export function checkOptions(input: unknown): { ok: true; options: ResolvedOptio
   const parsed = Schema.safeParse(input);
   const problems: { option: string; message: string }[] = [];
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push({ option: issue.path.join('.') || '(options)', message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message });
+    for (const issue of parsed.error.issues) {
+      const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
+      problems.push({ option: issue.path.join('.') || '(options)', message: missing ? 'is required' : issue.message });
+    }
   }
   const o = parsed.success ? parsed.data : undefined;
   // Cross-option rules run on what could be read, even when another option is invalid.
@@ -161,16 +164,25 @@ export function checkOptions(input: unknown): { ok: true; options: ResolvedOptio
   for (const s of secrets) {
     if (typeof s !== 'string') problems.push({ option: 'secrets', message: 'each secret must be a string' });
     else if (PLACEHOLDER_SECRETS.has(s.trim().toLowerCase())) problems.push({ option: 'secrets', message: 'is a well-known placeholder, not a secret' });
-    else if (Buffer.byteLength(s) < 32) problems.push({ option: 'secrets', message: 'each secret must be at least 32 bytes' });
+    else if (Buffer.byteLength(s) < 32) problems.push({ option: 'secrets', message: 'each key must be at least 32 bytes' });
   }
   if (raw.store === undefined && baseUrl && !isLoopback(baseUrl)) problems.push({ option: 'store', message: 'is required unless baseUrl is a loopback origin (the default in-memory store loses sessions on restart and is not shared between instances)' });
-  if (o && o.idleTimeout > o.absoluteTimeout) problems.push({ option: 'idleTimeout', message: 'must not exceed absoluteTimeout' });
-  if (o) {
-    const paths = Object.entries(o.routes).filter(([name]) => name !== 'postLogout');
+  // Cross-option rules read the options that are valid on their own (each with its default).
+  const idle = Schema.shape.idleTimeout.safeParse(raw.idleTimeout);
+  const absolute = Schema.shape.absoluteTimeout.safeParse(raw.absoluteTimeout);
+  if (idle.success && absolute.success && idle.data > absolute.data) problems.push({ option: 'idleTimeout', message: 'must not exceed absoluteTimeout' });
+  const routes = Schema.shape.routes.safeParse(raw.routes);
+  const prefixes = Schema.shape.apiPrefixes.safeParse(raw.apiPrefixes);
+  if (routes.success) {
     const seen = new Map<string, string>();
-    for (const [name, p] of paths) {
+    for (const [name, p] of Object.entries(routes.data)) {
+      if (name === 'postLogout') continue;
       if (seen.has(p)) problems.push({ option: `routes.${name}`, message: `is the same path as routes.${seen.get(p)}` });
       seen.set(p, name);
+    }
+    // The IdP's form_post and back-channel calls carry no htmx or X-CSRF header.
+    for (const name of ['callback', 'backchannelLogout'] as const) {
+      if (prefixes.success && prefixes.data.some((prefix) => routes.data[name].startsWith(prefix))) problems.push({ option: `routes.${name}`, message: 'must not be under one of apiPrefixes (the IdP cannot send the API header)' });
     }
   }
   if (problems.length > 0 || !o) return { ok: false, problems: dedupe(problems) };
@@ -201,6 +213,12 @@ export function resolveOptions(input: BffOptions): ResolvedOptions {
   const result = checkOptions(input);
   if (!result.ok) throw new BffOptionsError(result.problems);
   return result.options;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = input;
+  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
 }
 
 function safeUrl(v: unknown): URL | undefined {

@@ -7,15 +7,22 @@ const MAX_LENGTH = 2048;
 // Control characters (C0, DEL, C1) and backslashes: browsers treat `\` as `/`, so `/\evil.com` is
 // protocol-relative, and the URL parser drops tabs and newlines, so `/\t/evil.com` is too.
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\\]/;
-const AUTH_ROUTES = new Set(['/login', '/callback', '/logout', '/backchannel-logout']);
+/** The default paths of the package's own routes: never a place to return to (no login loops). */
+export const DEFAULT_AUTH_ROUTES: ReadonlySet<string> = new Set(['/login', '/callback', '/logout', '/backchannel-logout']);
+
+/** The lower-cased, slash-trimmed set of auth route paths that `returnTo` may not name. */
+export function authRouteSet(paths: Iterable<string>): ReadonlySet<string> {
+  return new Set([...paths].map((p) => p.toLowerCase().replace(/\/+$/, '') || '/'));
+}
 
 /**
  * Returns `candidate` normalised (path + query + fragment) when it is a safe same-origin path on
  * `base`, else `/`. Never throws.
  * @param candidate untrusted input (query parameter, header), possibly percent-encoded.
  * @param base the app's base URL (its origin is the only one allowed).
+ * @param authRoutes paths of the login, callback, logout and back-channel routes (see {@link authRouteSet}).
  */
-export function safeReturnTo(candidate: unknown, base: URL): string {
+export function safeReturnTo(candidate: unknown, base: URL, authRoutes: ReadonlySet<string> = DEFAULT_AUTH_ROUTES): string {
   if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > MAX_LENGTH) return '/';
   if (!isLocalPath(candidate)) return '/';
   let decoded = candidate;
@@ -38,7 +45,7 @@ export function safeReturnTo(candidate: unknown, base: URL): string {
     return '/';
   }
   if (url.origin !== base.origin) return '/';
-  if (isAuthRoute(url.pathname)) return '/';
+  if (isAuthRoute(url.pathname, authRoutes)) return '/';
   const normalised = `${url.pathname}${url.search}${url.hash}`;
   // Checked again after normalisation: the URL parser resolves dot segments, so `/.//evil.com`
   // and `/a/..//evil.com` come out as the protocol-relative `//evil.com`.
@@ -51,26 +58,26 @@ function isLocalPath(value: string): boolean {
 }
 
 /** `/login`, `/LOGIN/`, `/%6Cogin`...: the router matches paths case-insensitively, so compare likewise (no login loops). */
-function isAuthRoute(pathname: string): boolean {
+function isAuthRoute(pathname: string, authRoutes: ReadonlySet<string>): boolean {
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
   } catch {
     return true;
   }
-  return AUTH_ROUTES.has(decoded.toLowerCase().replace(/\/+$/, '') || '/');
+  return authRoutes.has(decoded.toLowerCase().replace(/\/+$/, '') || '/');
 }
 
 /**
  * The page a request came from, for htmx requests: the path of `HX-Current-URL` when it is
  * same-origin, else `/`.
  */
-export function returnToFromCurrentUrl(currentUrl: string | undefined, base: URL): string {
+export function returnToFromCurrentUrl(currentUrl: string | undefined, base: URL, authRoutes: ReadonlySet<string> = DEFAULT_AUTH_ROUTES): string {
   if (!currentUrl) return '/';
   try {
     const url = new URL(currentUrl);
     if (url.origin !== base.origin) return '/';
-    return safeReturnTo(`${url.pathname}${url.search}`, base);
+    return safeReturnTo(`${url.pathname}${url.search}`, base, authRoutes);
   } catch {
     return '/';
   }

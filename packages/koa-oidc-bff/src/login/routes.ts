@@ -15,10 +15,11 @@ import { buildAuthorizationRequest, completeLogin } from './flow.ts';
 import { jwsKid } from '../oidc/jwks-cache.ts';
 import { loginErrorFrom, loginFailure } from '../oidc/oidc-errors.ts';
 import type { OidcClient } from '../oidc/oidc.ts';
-import { safeReturnTo } from './return-to.ts';
+import { authRouteSet, safeReturnTo } from './return-to.ts';
 import { TRANSACTION_TTL, type TransactionCookies } from './transaction-cookies.ts';
 import { digest } from './transaction.ts';
 import { endSession, regenerateSession, userSession, writeUserSession } from '../session/user-session.ts';
+import { tokensOf } from '../tokens/refresh.ts';
 import type { SessionStore } from '../session/store.ts';
 
 export interface AuthRoutesOptions {
@@ -36,7 +37,7 @@ export interface AuthRoutesOptions {
   clockTolerance: number;
   now: () => number;
   /** Paths of the routes (see BffOptions.routes). */
-  paths: { login: string; callback: string; logout: string; session: string; postLogout: string };
+  paths: { login: string; callback: string; logout: string; session: string; backchannelLogout: string; postLogout: string };
 }
 
 /** Fields of an authorization response we accept (OIDC Core 3.1.2.5, 3.2.2.5, RFC 9207). */
@@ -45,12 +46,13 @@ const CALLBACK_FIELDS = ['code', 'state', 'id_token', 'iss', 'error', 'error_des
 /** Builds the router with the BFF routes: login, callback, logout and the session endpoint. */
 export function authRoutes(options: AuthRoutesOptions): Router {
   const { oidc, transactions, store, baseUrl, logger, now, events } = options;
+  const authRoutes = authRouteSet([options.paths.login, options.paths.callback, options.paths.logout, options.paths.backchannelLogout]);
   const router = new Router();
   // Small urlencoded forms only (limits in http/body.ts).
   const parseForm = formBody({ malformed: () => loginFailure('ERR_LOGIN_BAD_REQUEST', '/') });
 
   router.get(options.paths.login, async function login(ctx) {
-    const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl);
+    const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl, authRoutes);
     let config;
     try {
       config = oidc.configuration();
@@ -115,14 +117,16 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       throw loginErrorFrom(err, tx.returnTo, config.clientMetadata().client_id);
     }
     const claims = result.claims as Record<string, unknown>;
-    markSessionCreation(ctx);
-    writeUserSession(ctx, {
-      user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
+    // Tokens and the full claim set go to the token record; the session holds the small hot part.
+    markSessionCreation(ctx, {
       claims,
       idToken: result.idToken,
       accessToken: result.accessToken,
       refreshToken: result.refreshToken,
       accessTokenExpiresAt: result.accessTokenExpiresAt,
+    });
+    writeUserSession(ctx, {
+      user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
       sid: stringClaim(claims.sid),
       csrfSecret: newCsrfSecret(),
       loginState: digest(state),
@@ -148,21 +152,23 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     let destination = postLogout;
     if (current) {
       const record = sessionState(ctx).record;
+      // Read before the session (and its token record) is destroyed: id_token_hint and the refresh token to revoke.
+      const tokens = tokensOf(record ? ((await store.getTokens(record.id, now())) ?? {}) : {});
       events.emit(AUTH_EVENTS.logout, { sub: current.user.sub, sessionId: record?.id, requestId: requestIdOf(ctx) });
       endSession(ctx);
       if (oidc.ready) {
         const config = oidc.configuration();
         // An offline_access refresh token outlives the IdP session (Back-Channel Logout 1.0, 2.7):
         // revoke it (RFC 7009) so a copy of the store cannot mint access tokens after logout.
-        if (current.refreshToken && config.serverMetadata().revocation_endpoint) {
-          await client.tokenRevocation(config, current.refreshToken, { token_type_hint: 'refresh_token' }).catch((err: unknown) => {
+        if (tokens.refreshToken && config.serverMetadata().revocation_endpoint) {
+          await client.tokenRevocation(config, tokens.refreshToken, { token_type_hint: 'refresh_token' }).catch((err: unknown) => {
             logger.warn({ event: 'logout.revocation_failed', reason: err instanceof Error ? err.name : 'unknown', requestId: requestIdOf(ctx) }, 'refresh token revocation failed');
           });
         }
         if (config.serverMetadata().end_session_endpoint) {
           // RP-Initiated Logout 1.0, 2: end the IdP session too, and come back here logged out.
           const params: Record<string, string> = { post_logout_redirect_uri: postLogout, client_id: config.clientMetadata().client_id };
-          if (current.idToken) params.id_token_hint = current.idToken;
+          if (tokens.idToken) params.id_token_hint = tokens.idToken;
           destination = client.buildEndSessionUrl(config, params).href;
         }
       }

@@ -15,9 +15,9 @@ import { endSession, userSession } from './user-session.ts';
  * Where the user should come back after logging in: the page (from a same-origin `HX-Current-URL`)
  * for htmx requests, the requested path for navigations.
  */
-export function returnToFor(ctx: Koa.Context, baseUrl: URL): string {
+export function returnToFor(ctx: Koa.Context, baseUrl: URL, authRoutes?: ReadonlySet<string>): string {
   const hx = htmx(ctx);
-  return hx.request ? returnToFromCurrentUrl(hx.currentUrl, baseUrl) : safeReturnTo(ctx.originalUrl, baseUrl);
+  return hx.request ? returnToFromCurrentUrl(hx.currentUrl, baseUrl, authRoutes) : safeReturnTo(ctx.originalUrl, baseUrl, authRoutes);
 }
 
 /**
@@ -37,7 +37,7 @@ export const SESSION_EXPECTED_HEADER = 'X-Session-Expected';
  * @param baseUrl the app's base URL, for same-origin checks of the return path.
  * @param events where the `session.expired` event goes.
  */
-export function requireUser(baseUrl: URL, events: AuthEvents): Koa.Middleware {
+export function requireUser(baseUrl: URL, events: AuthEvents, authRoutes?: ReadonlySet<string>): Koa.Middleware {
   return async function requireUserMiddleware(ctx, next) {
     const session = userSession(ctx);
     const state = sessionState(ctx);
@@ -56,6 +56,6 @@ export function requireUser(baseUrl: URL, events: AuthEvents): Koa.Middleware {
       endSession(ctx);
     }
     const ended = state.cookiePresent || ctx.get(SESSION_EXPECTED_HEADER) === 'true';
-    throw new AuthRequiredError(ended, returnToFor(ctx, baseUrl));
+    throw new AuthRequiredError(ended, returnToFor(ctx, baseUrl, authRoutes));
   };
 }

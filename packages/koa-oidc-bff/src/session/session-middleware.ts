@@ -8,7 +8,7 @@ import type Koa from 'koa';
 import createSession from 'koa-session';
 import type { CookieSigner } from './cookie-signature.ts';
 import { StoreUnavailableError } from './store-errors.ts';
-import type { SessionRecord, SessionStore } from './store.ts';
+import type { SessionRecord, SessionStore, TokenRecord } from './store.ts';
 
 export interface SessionMiddlewareOptions {
   store: SessionStore;
@@ -39,7 +39,8 @@ export interface SessionState {
 }
 
 const STATE = new WeakMap<Koa.Context, SessionState>();
-const CREATING = new WeakSet<Koa.Context>();
+/** Requests whose next save creates a login, with the token record to store beside it. */
+const CREATING = new WeakMap<Koa.Context, TokenRecord | undefined>();
 /** The session data as loaded (or created) in this request: what a save is compared with. */
 const LOADED = new WeakMap<Koa.Context, Record<string, unknown>>();
 /** Requests whose session the store accepted (created or updated): only those may send the cookie. */
@@ -87,9 +88,12 @@ export function assertSessionLoaded(ctx: Koa.Context): void {
   if (storeError) throw storeError instanceof StoreUnavailableError ? storeError : new StoreUnavailableError('session', storeError);
 }
 
-/** Marks that the next save of this request's session creates a new record (a login). */
-export function markSessionCreation(ctx: Koa.Context): void {
-  CREATING.add(ctx);
+/**
+ * Marks that the next save of this request's session creates a new record (a login), stored
+ * together with `tokens` (the session's token record) in one store call.
+ */
+export function markSessionCreation(ctx: Koa.Context, tokens?: TokenRecord): void {
+  CREATING.set(ctx, tokens);
 }
 
 /** 192 random bits, base64url: short enough to keep the cookie under 100 bytes, far beyond guessing. */
@@ -140,6 +144,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
     async set(id: string, sess: Record<string, unknown>, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
       const data = storable(sess);
       if (ctx && CREATING.has(ctx)) {
+        const tokens = CREATING.get(ctx);
         CREATING.delete(ctx);
         const t = now();
         const user = sess.user as { sub?: unknown } | undefined;
@@ -154,7 +159,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
           userAgent: String(ctx.get('user-agent')).slice(0, 256),
           data,
         };
-        await store.create(record);
+        await store.create(record, tokens);
         SAVED.add(ctx);
         LOADED.set(ctx, data);
         const { data: _data, ...meta } = record;

@@ -20,9 +20,19 @@ export interface SessionRecord {
   absoluteExpiresAt: number;
   /** The browser's User-Agent at login (truncated), for the "your sessions" page. */
   userAgent: string;
-  /** JSON-serialisable session content (claims, tokens, CSRF secret). */
+  /**
+   * The hot record: JSON-serialisable session content read by every request (the user's display
+   * claims, CSRF secret, login bookkeeping). Never tokens: those are the {@link TokenRecord}.
+   */
   data: Record<string, unknown>;
 }
+
+/**
+ * The cold record of a session: tokens, the raw ID token and the full claim set, JSON-serialisable
+ * and opaque to the store. Read only where tokens are needed (API calls, profile, logout,
+ * refresh); written at login and afterwards only by the token refresher, under its lock.
+ */
+export type TokenRecord = Record<string, unknown>;
 
 /**
  * Storage for sessions and single-use markers. All methods reject when the backend is unreachable
@@ -33,8 +43,15 @@ export interface SessionStore {
   readonly kind: string;
   /** The live record for `id`, or undefined when missing or expired. */
   get(id: string, now: number): Promise<SessionRecord | undefined>;
-  /** Inserts a new record (a login). */
-  create(record: SessionRecord): Promise<void>;
+  /** Inserts a new record (a login), with its token record when given, in one atomic step. */
+  create(record: SessionRecord, tokens?: TokenRecord): Promise<void>;
+  /** The token record of a live session, or undefined when the session is missing, expired, or has none. */
+  getTokens(id: string, now: number): Promise<TokenRecord | undefined>;
+  /**
+   * Replaces the token record of an existing session. Returns false (and writes nothing) when
+   * the session no longer exists: tokens never resurrect a destroyed session.
+   */
+  setTokens(id: string, tokens: TokenRecord): Promise<boolean>;
   /**
    * Atomically replaces the top-level keys of `data` given in `set` and deletes those named in
    * `remove`; other keys are left as they are, so two requests of one session that change different
@@ -48,7 +65,7 @@ export interface SessionStore {
    * newer than the stored one, so a late write never shortens a session.
    */
   touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
-  /** Removes one record. Missing ids are ignored. */
+  /** Removes one record and its token record. Missing ids are ignored. */
   destroy(id: string): Promise<void>;
   /** Live sessions of a user, newest first. */
   listBySub(sub: string, now: number): Promise<SessionRecord[]>;

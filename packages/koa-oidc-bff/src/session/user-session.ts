@@ -11,17 +11,13 @@ export interface SessionUser {
   email: string | undefined;
 }
 
-/** Everything kept for a login. Tokens stay here, on the server; none of it is sent to the browser except `user` and `claims`. */
+/**
+ * The hot record of a login: what every request reads (a few hundred bytes). Tokens, the ID
+ * token and the full claim set are the session's token record (tokens/token-record.ts), read
+ * only where needed. Nothing here but `user` is shown to the browser.
+ */
 export interface UserSessionData {
   user: SessionUser;
-  /** The ID token's claims (OIDC Core 2), shown on the profile page. */
-  claims: Record<string, unknown>;
-  /** The raw ID token, kept for `id_token_hint` at logout (OIDC RP-Initiated Logout 1.0, 2). */
-  idToken: string | undefined;
-  accessToken: string | undefined;
-  refreshToken: string | undefined;
-  /** Access token expiry, seconds since the epoch. */
-  accessTokenExpiresAt: number | undefined;
   /** IdP session id (`sid` claim), for back-channel logout. */
   sid: string | undefined;
   /** Secret behind the per-session CSRF tokens (csrf package). */

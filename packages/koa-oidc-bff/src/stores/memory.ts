@@ -2,11 +2,12 @@
  * In-process session store: for tests and throwaway runs only (sessions vanish on restart and
  * are not shared between instances).
  */
-import type { SessionRecord, SessionStore } from '../session/store.ts';
+import type { SessionRecord, SessionStore, TokenRecord } from '../session/store.ts';
 
 /** Creates an in-memory {@link SessionStore}. `purgeIntervalMs` controls how often expired entries are dropped. */
 export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
   const sessions = new Map<string, SessionRecord>();
+  const tokenRecords = new Map<string, TokenRecord>();
   const claims = new Map<string, number>();
   const locks = new Map<string, { token: symbol; expiresAt: number }>();
   const live = (r: SessionRecord, now: number) => r.idleExpiresAt > now && r.absoluteExpiresAt > now;
@@ -15,7 +16,12 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
   const clone = (r: SessionRecord): SessionRecord => ({ ...r, data: json(r.data) });
   const purge = () => {
     const now = Date.now();
-    for (const [id, r] of sessions) if (!live(r, now)) sessions.delete(id);
+    for (const [id, r] of sessions) {
+      if (!live(r, now)) {
+        sessions.delete(id);
+        tokenRecords.delete(id);
+      }
+    }
     for (const [k, exp] of claims) if (exp <= now) claims.delete(k);
   };
   const timer = setInterval(purge, purgeIntervalMs);
@@ -27,8 +33,20 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
       const r = sessions.get(id);
       return r && live(r, now) ? clone(r) : undefined;
     },
-    async create(record) {
+    async create(record, tokens) {
       sessions.set(record.id, clone(record));
+      if (tokens) tokenRecords.set(record.id, json(tokens));
+      else tokenRecords.delete(record.id);
+    },
+    async getTokens(id, now) {
+      const r = sessions.get(id);
+      const t = tokenRecords.get(id);
+      return r && t && live(r, now) ? json(t) : undefined;
+    },
+    async setTokens(id, tokens) {
+      if (!sessions.has(id)) return false;
+      tokenRecords.set(id, json(tokens));
+      return true;
     },
     async update(id, set, remove = []) {
       const r = sessions.get(id);
@@ -46,18 +64,19 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
     },
     async destroy(id) {
       sessions.delete(id);
+      tokenRecords.delete(id);
     },
     async listBySub(sub, now) {
       return [...sessions.values()].filter((r) => r.sub === sub && live(r, now)).sort((a, b) => b.createdAt - a.createdAt).map(clone);
     },
     async destroyBySub(sub, exceptId) {
       let n = 0;
-      for (const [id, r] of sessions) if (r.sub === sub && id !== exceptId) { sessions.delete(id); n++; }
+      for (const [id, r] of sessions) if (r.sub === sub && id !== exceptId) { sessions.delete(id); tokenRecords.delete(id); n++; }
       return n;
     },
     async destroyBySid(sid) {
       let n = 0;
-      for (const [id, r] of sessions) if (r.sid === sid) { sessions.delete(id); n++; }
+      for (const [id, r] of sessions) if (r.sid === sid) { sessions.delete(id); tokenRecords.delete(id); n++; }
       return n;
     },
     async claimOnce(key, ttlSeconds) {

@@ -8,6 +8,8 @@
  * - `P s:<id>`  hash: `sub`, `sid`, `ca` created, `ls` last seen, `ie` idle expiry, `ae` absolute
  *   expiry (ms), `ua`, and one field `d:<key>` (JSON) per top-level key of the session data, so an
  *   update replaces single keys without decoding JSON in Lua. Expires with PEXPIRE at min(ie, ae).
+ * - `P t:<id>`  string: the session's token record (JSON), same expiry as `P s:<id>`; read only
+ *   where tokens are needed, so the hash every request reads stays small.
  * - `P u:<sub>` and `P i:<sid>`  sorted sets of session ids scored by absolute expiry; the set
  *   itself expires with its longest-lived member.
  * - `P c:<key>` claims (SET NX EX), `P l:<key>` locks (SET NX PX, value = owner token).
@@ -16,11 +18,12 @@
  * without replicas or Sentinel), not on Redis Cluster.
  */
 
-/** KEYS: session, sub index, sid index (or the session key again when there is no sid). ARGV: id, ttl ms, absolute expiry, now, index ttl ms, field, value, ... */
+/** KEYS: session, sub index, sid index (or the session key again when there is no sid), tokens. ARGV: id, ttl ms, absolute expiry, now, index ttl ms, tokens JSON ('' for none), field, value, ... */
 export const CREATE = `
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('DEL', KEYS[1], KEYS[4])
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if ARGV[6] ~= '' then redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[2]) end
 local function index(key)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[4])
   redis.call('ZADD', key, ARGV[3], ARGV[1])
@@ -40,7 +43,7 @@ if #ARGV > 1 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 2 + 2 * n)) e
 return 1
 `;
 
-/** KEYS: session. ARGV: lastSeenAt, idleExpiresAt (ms). Moves the expiry; never creates, never moves back. */
+/** KEYS: session, tokens. ARGV: lastSeenAt, idleExpiresAt (ms). Moves the expiry of both; never creates, never moves back. */
 export const TOUCH = `
 local meta = redis.call('HMGET', KEYS[1], 'ls', 'ae')
 local ls, ae = tonumber(meta[1]), tonumber(meta[2])
@@ -49,6 +52,15 @@ redis.call('HSET', KEYS[1], 'ls', ARGV[1], 'ie', ARGV[2])
 local ttl = math.min(tonumber(ARGV[2]), ae) - tonumber(ARGV[1])
 if ttl < 1 then ttl = 1 end
 redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return 1
+`;
+
+/** KEYS: session, tokens. ARGV: tokens JSON. Writes only while the session exists, with its remaining lifetime; returns 0 otherwise. */
+export const SET_TOKENS = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
 return 1
 `;
 
@@ -58,6 +70,7 @@ local function destroy(prefix, id)
   local key = prefix .. 's:' .. id
   local meta = redis.call('HMGET', key, 'sub', 'sid')
   local n = redis.call('DEL', key)
+  redis.call('DEL', prefix .. 't:' .. id)
   if meta[1] then redis.call('ZREM', prefix .. 'u:' .. meta[1], id) end
   if meta[2] then redis.call('ZREM', prefix .. 'i:' .. meta[2], id) end
   return n

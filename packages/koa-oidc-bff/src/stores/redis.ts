@@ -15,9 +15,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { BffLogger as Logger } from '../log.ts';
-import { CREATE, DESTROY, DESTROY_INDEXED, TOUCH, UNLOCK, UPDATE } from './redis-scripts.ts';
+import { CREATE, DESTROY, DESTROY_INDEXED, SET_TOKENS, TOUCH, UNLOCK, UPDATE } from './redis-scripts.ts';
 import { guarded } from '../session/store-errors.ts';
-import type { SessionRecord, SessionStore } from '../session/store.ts';
+import type { SessionRecord, SessionStore, TokenRecord } from '../session/store.ts';
 
 export interface RedisStoreOptions {
   /** Prefix of every key (default `bff:`); lets several apps, or parallel test runs, share one Redis. */
@@ -43,6 +43,7 @@ interface Scripts {
   bffDestroy(...args: Args): Promise<number>;
   bffDestroyIndexed(...args: Args): Promise<number>;
   bffUnlock(...args: Args): Promise<number>;
+  bffSetTokens(...args: Args): Promise<number>;
 }
 
 const DATA = 'd:';
@@ -83,15 +84,17 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     if (down) logger?.info({ event: 'store.up', store: 'redis' }, 'Redis reachable again');
     down = false;
   });
-  redis.defineCommand('bffCreate', { numberOfKeys: 3, lua: CREATE });
+  redis.defineCommand('bffCreate', { numberOfKeys: 4, lua: CREATE });
+  redis.defineCommand('bffSetTokens', { numberOfKeys: 2, lua: SET_TOKENS });
   redis.defineCommand('bffUpdate', { numberOfKeys: 1, lua: UPDATE });
-  redis.defineCommand('bffTouch', { numberOfKeys: 1, lua: TOUCH });
+  redis.defineCommand('bffTouch', { numberOfKeys: 2, lua: TOUCH });
   redis.defineCommand('bffDestroy', { numberOfKeys: 0, lua: DESTROY });
   redis.defineCommand('bffDestroyIndexed', { numberOfKeys: 1, lua: DESTROY_INDEXED });
   redis.defineCommand('bffUnlock', { numberOfKeys: 1, lua: UNLOCK });
   await connection.wait(options.startupWaitMs ?? 2000);
 
   const sessionKey = (id: string) => `${prefix}s:${id}`;
+  const tokensKey = (id: string) => `${prefix}t:${id}`;
   const subKey = (sub: string) => `${prefix}u:${sub}`;
   const sidKey = (sid: string) => `${prefix}i:${sid}`;
   const run = <T>(operation: () => Promise<T>) => guarded('redis', async () => {
@@ -104,15 +107,25 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     client: redis,
     prefix,
     get: (id, now) => run(async () => fromHash(id, await redis.hgetall(sessionKey(id)), now)),
-    create: (r) => run(async () => {
+    create: (r, tokens) => run(async () => {
       const fields: Args = ['sub', r.sub, 'ca', r.createdAt, 'ls', r.lastSeenAt, 'ie', r.idleExpiresAt, 'ae', r.absoluteExpiresAt, 'ua', r.userAgent];
       if (r.sid !== undefined) fields.push('sid', r.sid);
       for (const [key, value] of Object.entries(r.data)) if (value !== undefined) fields.push(DATA + key, JSON.stringify(value));
       const ttl = Math.max(1, Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt);
       const indexTtl = Math.max(1, r.absoluteExpiresAt - r.lastSeenAt);
       const key = sessionKey(r.id);
-      await redis.bffCreate(key, subKey(r.sub), r.sid === undefined ? key : sidKey(r.sid), r.id, ttl, r.absoluteExpiresAt, r.lastSeenAt, indexTtl, ...fields);
+      await redis.bffCreate(key, subKey(r.sub), r.sid === undefined ? key : sidKey(r.sid), tokensKey(r.id), r.id, ttl, r.absoluteExpiresAt, r.lastSeenAt, indexTtl, tokens ? JSON.stringify(tokens) : '', ...fields);
     }),
+    getTokens: (id, now) => run(async () => {
+      // One round trip: the session's expiry times (a record past them is over, whatever its TTL) and the tokens.
+      const replies = (await redis.pipeline().hmget(sessionKey(id), 'ie', 'ae').get(tokensKey(id)).exec()) ?? [];
+      for (const [err] of replies) if (err) throw err;
+      const [ie, ae] = (replies[0]?.[1] ?? []) as (string | null)[];
+      const json = replies[1]?.[1] as string | null | undefined;
+      if (!json || !(Number(ie) > now && Number(ae) > now)) return undefined;
+      return JSON.parse(json) as TokenRecord;
+    }),
+    setTokens: (id, tokens) => run(async () => (await redis.bffSetTokens(sessionKey(id), tokensKey(id), JSON.stringify(tokens))) === 1),
     update: (id, set, remove = []) => run(async () => {
       const pairs: Args = [];
       const removed = [...remove];
@@ -123,7 +136,7 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       return (await redis.bffUpdate(sessionKey(id), pairs.length / 2, ...pairs, ...removed.map((k) => DATA + k))) === 1;
     }),
     touch: (id, lastSeenAt, idleExpiresAt) => run(async () => {
-      await redis.bffTouch(sessionKey(id), lastSeenAt, idleExpiresAt);
+      await redis.bffTouch(sessionKey(id), tokensKey(id), lastSeenAt, idleExpiresAt);
     }),
     destroy: (id) => run(async () => {
       await redis.bffDestroy(prefix, id);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { guarded } from '../session/store-errors.ts';
-import type { SessionRecord, SessionStore } from '../session/store.ts';
+import type { SessionRecord, SessionStore, TokenRecord } from '../session/store.ts';
 
 export interface SqliteStoreOptions {
   /** Milliseconds between purges of expired rows. Default 5 minutes. */
@@ -27,7 +27,7 @@ export interface SqliteSessionStore extends SessionStore {
   purge(now?: number): Promise<number>;
 }
 
-/** Schema version 1. `expires_at` = min(idle, absolute) expiry: one indexed column for lookups and the purge. */
+/** Schema version 1 (version 2 adds the `tokens` column). `expires_at` = min(idle, absolute) expiry: one indexed column for lookups and the purge. */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
@@ -90,10 +90,17 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     db.exec(SCHEMA);
     db.pragma('user_version = 1');
   }
+  // Version 2: the token record in its own column, read only where tokens are needed.
+  if (db.pragma('user_version', { simple: true }) === 1) {
+    db.exec('ALTER TABLE sessions ADD COLUMN tokens TEXT');
+    db.pragma('user_version = 2');
+  }
 
   const q = {
     get: db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM sessions WHERE id = ? AND expires_at > ?`),
-    insert: db.prepare(`INSERT INTO sessions (${COLUMNS}, expires_at) VALUES (@id, @sub, @sid, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @user_agent, @data, @expires_at)`),
+    insert: db.prepare(`INSERT INTO sessions (${COLUMNS}, expires_at, tokens) VALUES (@id, @sub, @sid, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @user_agent, @data, @expires_at, @tokens)`),
+    getTokens: db.prepare<[string, number], { tokens: string | null }>('SELECT tokens FROM sessions WHERE id = ? AND expires_at > ?'),
+    setTokens: db.prepare('UPDATE sessions SET tokens = ? WHERE id = ?'),
     data: db.prepare<[string], { data: string }>('SELECT data FROM sessions WHERE id = ?'),
     setData: db.prepare('UPDATE sessions SET data = ? WHERE id = ?'),
     touch: db.prepare('UPDATE sessions SET last_seen_at = @lastSeenAt, idle_expires_at = @idleExpiresAt, expires_at = min(@idleExpiresAt, absolute_expires_at) WHERE id = @id AND last_seen_at < @lastSeenAt'),
@@ -150,13 +157,19 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
       const row = q.get.get(id, now);
       return row ? toRecord(row) : undefined;
     }),
-    create: (r) => run(() => {
+    create: (r, tokens) => run(() => {
       q.insert.run({
         id: r.id, sub: r.sub, sid: r.sid ?? null, created_at: r.createdAt, last_seen_at: r.lastSeenAt,
         idle_expires_at: r.idleExpiresAt, absolute_expires_at: r.absoluteExpiresAt,
         expires_at: Math.min(r.idleExpiresAt, r.absoluteExpiresAt), user_agent: r.userAgent, data: JSON.stringify(r.data),
+        tokens: tokens ? JSON.stringify(tokens) : null,
       });
     }),
+    getTokens: (id, now) => run(() => {
+      const row = q.getTokens.get(id, now);
+      return row?.tokens ? (JSON.parse(row.tokens) as TokenRecord) : undefined;
+    }),
+    setTokens: (id, tokens) => run(() => q.setTokens.run(JSON.stringify(tokens), id).changes === 1),
     // IMMEDIATE: take the write lock before reading, so another process cannot write in between.
     update: (id, set, remove = []) => run(() => update.immediate(id, set, remove)),
     touch: (id, lastSeenAt, idleExpiresAt) => run(() => {

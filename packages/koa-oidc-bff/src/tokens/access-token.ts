@@ -1,21 +1,15 @@
 /**
- * `getAccessToken(ctx)`: the current user's access token, refreshed first when it is about to
- * expire (see refresh.ts for the single-flight rules).
- *
- * Fresh tokens are written to the store by the refresher and kept for the rest of the request
- * beside `ctx.session`, never in it: a change to `ctx.session` would make koa-session save the
- * whole session at the end of the request, and a slow request could then write back tokens that
- * another request has already replaced (and a spent refresh token revokes the grant).
+ * `getAccessToken(ctx)`: the current user's access token, read from the session's token record
+ * and refreshed first when it is about to expire (see refresh.ts for the single-flight rules).
+ * Tokens never pass through `ctx.session`, so a session save can never write back old ones.
  */
 import type Koa from 'koa';
 import { AppError, AuthRequiredError, UnavailableError } from '../errors.ts';
 import { sessionState } from '../session/session-middleware.ts';
-import { SessionEndedError, tokensOf, type Refresher, type TokenSet } from './refresh.ts';
+import type { SessionStore } from '../session/store.ts';
+import { SessionEndedError, tokensOf, type Refresher } from './refresh.ts';
 import { returnToFor } from '../session/require-user.ts';
 import { endSession, userSession } from '../session/user-session.ts';
-
-/** Tokens obtained during this request (newer than those loaded into ctx.session). */
-const FRESH = new WeakMap<Koa.Context, TokenSet>();
 
 /** A function that yields a usable access token for the request's user. */
 export type GetAccessToken = (ctx: Koa.Context) => Promise<string>;
@@ -28,25 +22,30 @@ export type GetAccessToken = (ctx: Koa.Context) => Promise<string>;
  * cannot be reached, the session being kept; `ERR_NO_ACCESS_TOKEN` (403) when the login has no
  * access token (RESPONSE_TYPE=id_token).
  */
-export function accessTokenGetter(options: { refresher: Refresher; baseUrl: URL }): GetAccessToken {
-  const { refresher, baseUrl } = options;
+export function accessTokenGetter(options: { refresher: Refresher; store: SessionStore; baseUrl: URL; authRoutes?: ReadonlySet<string>; now: () => number }): GetAccessToken {
+  const { refresher, store, baseUrl, authRoutes, now } = options;
   return async function getAccessToken(ctx) {
     const session = userSession(ctx);
     const state = sessionState(ctx);
     if (!session || !state.record) {
       if (state.storeError) throw new UnavailableError('ERR_SESSION_STORE_UNAVAILABLE', 'Sessions are temporarily unavailable. Please try again in a moment.', { cause: state.storeError });
-      throw new AuthRequiredError(state.cookiePresent, returnToFor(ctx, baseUrl));
+      throw new AuthRequiredError(state.cookiePresent, returnToFor(ctx, baseUrl, authRoutes));
     }
-    let tokens = FRESH.get(ctx) ?? tokensOf(session as unknown as Record<string, unknown>);
+    const stored = await store.getTokens(state.record.id, now());
+    if (!stored) {
+      // Destroyed since this request loaded it (logout elsewhere, back-channel logout).
+      endSession(ctx);
+      throw new AuthRequiredError(true, returnToFor(ctx, baseUrl, authRoutes));
+    }
+    let tokens = tokensOf(stored);
     if (refresher.needsRefresh(tokens)) {
       try {
         tokens = await refresher.fresh(state.record.id, tokens);
       } catch (err) {
         if (!(err instanceof SessionEndedError)) throw err;
         endSession(ctx);
-        throw new AuthRequiredError(true, returnToFor(ctx, baseUrl));
+        throw new AuthRequiredError(true, returnToFor(ctx, baseUrl, authRoutes));
       }
-      FRESH.set(ctx, tokens);
     }
     if (!tokens.accessToken) throw new AppError(403, 'ERR_NO_ACCESS_TOKEN', 'This sign-in does not allow calling other services. Log out and in again.');
     return tokens.accessToken;

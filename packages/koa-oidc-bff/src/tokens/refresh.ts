@@ -6,7 +6,8 @@
  * session share one promise; across instances, a short store lock (`refresh:<session hash>`)
  * elects one refresher and the others poll the store for its result. The holder re-reads the
  * session under the lock, so it never spends a refresh token that another instance already used.
- * New tokens are written with `store.update` under that lock: the store is the only source of truth.
+ * New tokens are written with `store.setTokens` under that lock, the one place tokens are written
+ * after login: the store is the only source of truth, and a session save never touches them.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as client from 'openid-client';
@@ -17,16 +18,13 @@ import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
 import { refreshFailureFrom } from '../oidc/oidc-errors.ts';
 import type { OidcClient } from '../oidc/oidc.ts';
 
-/** The token fields of a session's data (see UserSessionData). Expiry in seconds since the epoch. */
+/** The token fields of a session's token record. Expiry in seconds since the epoch. */
 export interface TokenSet {
   accessToken: string | undefined;
   refreshToken: string | undefined;
   idToken: string | undefined;
   accessTokenExpiresAt: number | undefined;
 }
-
-/** Session data fields owned by the refresher; nothing else writes them after login. */
-export const TOKEN_FIELDS = ['accessToken', 'refreshToken', 'idToken', 'accessTokenExpiresAt'] as const;
 
 /** The login is over (grant gone, session destroyed meanwhile): the caller ends the session. */
 export class SessionEndedError extends Error {
@@ -36,7 +34,7 @@ export class SessionEndedError extends Error {
   }
 }
 
-/** The token fields of stored session `data`, ignoring values of the wrong type. */
+/** The token fields of a stored token record, ignoring values of the wrong type. */
 export function tokensOf(data: Record<string, unknown>): TokenSet {
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const expiresAt = data.accessTokenExpiresAt;
@@ -95,10 +93,11 @@ export function createRefresher(options: RefresherOptions): Refresher {
   const refreshedSince = (t: TokenSet, seen: TokenSet) =>
     t.accessToken !== undefined && !expired(t) && (t.refreshToken !== seen.refreshToken || t.accessToken !== seen.accessToken);
 
-  async function load(sessionId: string) {
-    const record = await store.get(sessionId, now());
+  /** The session's `sub` and its stored token record (the store is the only source of truth). */
+  async function load(sessionId: string): Promise<{ sub: string; data: Record<string, unknown> }> {
+    const [record, data] = await Promise.all([store.get(sessionId, now()), store.getTokens(sessionId, now())]);
     if (!record) throw new SessionEndedError('session no longer exists');
-    return record;
+    return { sub: record.sub, data: data ?? {} };
   }
 
   /** Runs with the lock held: decide on the stored (latest) tokens, refresh, write back. */
@@ -139,7 +138,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
       accessTokenExpiresAt: expiresIn === undefined ? undefined : seconds() + expiresIn,
     };
     // update() never re-creates a session destroyed meanwhile (back-channel logout during the refresh).
-    if (!(await store.update(sessionId, { ...record.data, ...next }))) throw new SessionEndedError('session destroyed during refresh');
+    if (!(await store.setTokens(sessionId, { ...record.data, ...next }))) throw new SessionEndedError('session destroyed during refresh');
     events.emit(AUTH_EVENTS.tokenRefreshed, { sub: record.sub, sessionId });
     return next;
   }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { LOGIN_FAILURES } from '../../packages/koa-oidc-bff/src/oidc/oidc-errors.ts';
+import { LOGIN_FAILURES } from '../../src/oidc/oidc-errors.ts';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
 const faq = readme.slice(readme.indexOf('### Login failures'));
 
 test('every login failure code has its own plain-words message and a 400 or 502 status', (t) => {

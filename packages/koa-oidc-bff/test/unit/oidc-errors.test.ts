@@ -1,6 +1,6 @@
 import test from 'ava';
 import * as client from 'openid-client';
-import { refreshFailureFrom } from '../../packages/koa-oidc-bff/src/oidc/oidc-errors.ts';
+import { refreshFailureFrom } from '../../src/oidc/oidc-errors.ts';
 
 /** What openid-client 6 throws when its request timeout fires (its options carry the code; the types omit it). */
 function openidTimeout(): client.ClientError {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { TransactionCodec } from '../../packages/koa-oidc-bff/src/login/transaction.ts';
+import { TransactionCodec } from '../../src/login/transaction.ts';
 
 const OLD = 'the-old-session-secret-0123456789abcdef';
 const NEW = 'the-new-session-secret-0123456789abcdef';

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWTPayload, type JWK } from 'jose';
-import { BACKCHANNEL_LOGOUT_EVENT, logoutTokenAlgorithms, LogoutTokenError, verifyLogoutToken } from '../../packages/koa-oidc-bff/src/logout/backchannel.ts';
+import { BACKCHANNEL_LOGOUT_EVENT, logoutTokenAlgorithms, LogoutTokenError, verifyLogoutToken } from '../../src/logout/backchannel.ts';
 
 const ISSUER = 'https://idp.example.test';
 const CLIENT_ID = 'bff';

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { returnToFromCurrentUrl, safeReturnTo } from '../../packages/koa-oidc-bff/src/login/return-to.ts';
-import { RETURN_TO_PAYLOADS } from '../helpers/return-to-payloads.ts';
+import { returnToFromCurrentUrl, safeReturnTo } from '../../src/login/return-to.ts';
+import { RETURN_TO_PAYLOADS } from '../fixtures/return-to-payloads.ts';
 
 const base = new URL('http://localhost:3000');
 /** A printable, ASCII-only title for a payload. */

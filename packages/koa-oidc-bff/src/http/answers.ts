@@ -8,14 +8,13 @@
  * Other {@link AppError}s get their status with a page, a fragment or JSON; nothing private
  * (stack, `detail`) leaves the server. Errors that are not AppErrors go on to the host's handler.
  */
+import escapeHtml from 'escape-html';
 import type Koa from 'koa';
 import { AppError, AuthRequiredError, LoginError, publicView } from '../errors.ts';
 import type { BffLogger } from '../log.ts';
 import type { ErrorView, RenderHooks } from '../options.ts';
 import { htmx, setHxRedirect } from './htmx.ts';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
 /** True when the client asked for JSON rather than HTML. */
 export function prefersJson(ctx: Koa.Context): boolean {
@@ -50,7 +49,9 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
     const requestId = typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined;
     // A LoginError was logged once already, as `login.failed` with its reason.
     if (!(err instanceof LoginError)) logger.info({ requestId, code: view.code, status: view.status, detail: err.detail }, 'request refused');
+    // The answer differs by htmx and by Accept (JSON or HTML).
     ctx.vary('HX-Request');
+    ctx.vary('Accept');
     ctx.set('Cache-Control', 'no-store');
     ctx.set(err.headers);
     const hx = htmx(ctx);

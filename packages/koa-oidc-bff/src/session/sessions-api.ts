@@ -8,7 +8,7 @@ import type Koa from 'koa';
 import { AuthRequiredError } from '../errors.ts';
 import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
 import { sessionIdHash } from '../log.ts';
-import { sessionState } from './session-middleware.ts';
+import { assertSessionLoaded, sessionState } from './session-middleware.ts';
 import type { SessionStore } from './store.ts';
 import { endSession, userSession } from './user-session.ts';
 
@@ -56,8 +56,10 @@ export function createSessionsApi(options: { store: SessionStore; events: AuthEv
   const { store, events, now } = options;
 
   function current(ctx: Koa.Context) {
+    // A store that failed while loading the session answers 503, never "not logged in".
+    assertSessionLoaded(ctx);
     const record = sessionState(ctx).record;
-    if (!record || !userSession(ctx)) throw new AuthRequiredError(false, '/');
+    if (!record || !userSession(ctx)) throw new AuthRequiredError(sessionState(ctx).cookiePresent, '/');
     return record;
   }
 

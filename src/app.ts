@@ -1,14 +1,14 @@
 /**
  * Builds the Koa app from a validated config. This is the one place that calls `app.use`; read
  * top to bottom, it is a request's whole path:
- * request log → error handler → known methods → security headers → static → health →
+ * request log → error handler → known methods → security headers → health → static →
  * the BFF (its answers, session, API header guard, login/callback/logout routes) → routes.
  * The BFF is the `koa-oidc-bff` package, used only through its public exports.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import { createBff, type Bff, type SessionStore } from 'koa-oidc-bff';
 import { bffOptions, type Config } from './config.ts';
 import { errorHandler, errorRenderer } from './http/error-handler.ts';
@@ -66,12 +66,15 @@ export function createApp(config: Config, deps: AppDeps): App {
   koa.use(errorHandler({ render: renderError, logger: deps.logger }));
   koa.use(knownMethodsOnly());
   koa.use(securityHeaders([config.issuer.origin], config.secureCookies));
-  koa.use(staticFiles(path.join(ROOT, 'static')));
   for (const m of mw(healthRoutes(bff))) koa.use(m);
+  koa.use(staticFiles(path.join(ROOT, 'static')));
   koa.use(bff.middleware());
-  for (const m of mw(apiRoutes(bff, renderer, { remoteApiUrl: config.remoteApiUrl }))) koa.use(m);
-  for (const m of mw(sessionRoutes({ bff, page }))) koa.use(m);
-  for (const m of mw(pageRoutes(bff, page))) koa.use(m);
+  // One router for the demo's routes: one matching pass per request (nested routers are merged into it).
+  const routes = new Router();
+  routes.use(apiRoutes(bff, renderer, { remoteApiUrl: config.remoteApiUrl }).routes());
+  routes.use(sessionRoutes({ bff, page }).routes());
+  routes.use(pageRoutes(bff, page).routes());
+  for (const m of mw(routes)) koa.use(m);
 
   return {
     koa,

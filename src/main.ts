@@ -5,7 +5,7 @@
  */
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, readEnvironment, type Config } from './config.ts';
-import { createLogger, prettyLogs } from './log.ts';
+import { createLogger, flushLogs, prettyLogs } from './log.ts';
 import { listen } from './server.ts';
 import { createStore } from './session/create-store.ts';
 
@@ -25,6 +25,11 @@ async function main(): Promise<void> {
   if (config.env !== 'production' && config.clientSecret === 'dev-only-insecure-client-secret') {
     logger.warn('DEVELOPMENT MODE: using the dev-idp client secret and a generated session secret; never use these settings in production');
   }
+  // A crash still writes its reason and whatever the buffered log held.
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ event: 'app.crashed', err }, 'uncaught exception; exiting');
+    void flushLogs(logger).finally(() => process.exit(1));
+  });
   const store = await createStore(config, logger);
   const app = createApp(config, { store, logger });
   const running = await listen(app.koa, config.port);
@@ -43,9 +48,11 @@ async function main(): Promise<void> {
       await app.close();
       await store.close();
       logger.info({ event: 'app.stopped', signal }, 'shutdown complete');
+      await flushLogs(logger);
       process.exit(0);
     } catch (err) {
       logger.error({ event: 'app.stop_failed', err: String(err) }, 'shutdown failed');
+      await flushLogs(logger);
       process.exit(1);
     }
   };

@@ -4,10 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
-import type { Logger } from '../log.ts';
+import { requestLineLogger, type Logger } from '../log.ts';
 
 /** Middleware factory; mount it outermost so the line shows the final status. */
-export function requestLog(logger: Logger): Koa.Middleware {
+export function requestLog(appLogger: Logger): Koa.Middleware {
+  const logger = requestLineLogger(appLogger);
   return async function logRequest(ctx, next) {
     const start = process.hrtime.bigint();
     const requestId = randomUUID();

@@ -1,7 +1,15 @@
 /**
- * koa-session wired to a {@link SessionStore}: the cookie carries only an opaque, signed id; the
- * session lives on the server with an idle timeout (renewed in the store, never by re-sending
- * the cookie) and an absolute lifetime.
+ * The session: the cookie carries only an opaque, signed id; the session lives on the server
+ * with an idle timeout (renewed in the store, never by re-sending the cookie) and an absolute
+ * lifetime.
+ *
+ * Two paths share the cookie format, the store and the expiry rules ({@link SessionLoader}):
+ * - requests with an unsafe method (POST...: login callback, logout, forms) go through
+ *   koa-session, which saves logins, regenerates ids and commits changes;
+ * - safe requests (GET, HEAD, OPTIONS: every page and API read) take a lean path: verify the
+ *   cookie, one store read, no commit and no change detection. They never write the session;
+ *   ending it (a stale cookie, a grant gone) destroys the record and clears the cookie exactly
+ *   as koa-session's removal does.
  */
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
@@ -41,6 +49,16 @@ export interface SessionState {
 const STATE = new WeakMap<Koa.Context, SessionState>();
 /** Requests whose next save creates a login, with the token record to store beside it. */
 const CREATING = new WeakMap<Koa.Context, TokenRecord | undefined>();
+/** Safe requests: the hot record loaded by the lean path, and whether the request ended the session. */
+const LEAN = new WeakMap<Koa.Context, { data: Record<string, unknown> | undefined; ended: boolean }>();
+/** Methods that never change state (RFC 9110 9.2.1): their requests take the lean path. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The lean path's view of the request's session, or undefined when koa-session handles it. */
+export function leanSession(ctx: Koa.Context): { data: Record<string, unknown> | undefined; ended: boolean } | undefined {
+  return LEAN.get(ctx);
+}
+
 /** The session data as loaded (or created) in this request: what a save is compared with. */
 const LOADED = new WeakMap<Koa.Context, Record<string, unknown>>();
 /** Requests whose session the store accepted (created or updated): only those may send the cookie. */
@@ -115,30 +133,39 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
   const touchEveryMs = Math.min(60_000, Math.max(1000, idleMs / 10));
   const { store } = options;
 
+  /**
+   * Loads session `id` for `ctx` (both paths): records what the request learned in its
+   * {@link SessionState}, renews the idle timeout at most every `touchEveryMs`, and returns the
+   * hot record, or undefined when the session is gone or the store failed.
+   */
+  async function load(ctx: Koa.Context, id: string): Promise<Record<string, unknown> | undefined> {
+    const state = sessionState(ctx);
+    state.cookiePresent = true;
+    state.cookieSessionId = id;
+    let record: SessionRecord | undefined;
+    try {
+      record = await store.get(id, now());
+    } catch (err) {
+      state.storeError = err;
+      return undefined;
+    }
+    if (!record) return undefined;
+    const t = now();
+    if (t - record.lastSeenAt >= touchEveryMs) {
+      record.lastSeenAt = t;
+      record.idleExpiresAt = Math.min(t + idleMs, record.absoluteExpiresAt);
+      await store.touch(id, record.lastSeenAt, record.idleExpiresAt).catch(() => undefined);
+    }
+    const { data, ...meta } = record;
+    state.record = meta;
+    return data;
+  }
+
   const adapter = {
     async get(id: string, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
-      const state = ctx ? sessionState(ctx) : undefined;
-      if (state) {
-        state.cookiePresent = true;
-        state.cookieSessionId = id;
-      }
-      let record: SessionRecord | undefined;
-      try {
-        record = await store.get(id, now());
-      } catch (err) {
-        if (state) state.storeError = err;
-        return undefined;
-      }
-      if (!record) return undefined;
-      if (ctx) LOADED.set(ctx, record.data);
-      const t = now();
-      if (t - record.lastSeenAt >= touchEveryMs) {
-        record.lastSeenAt = t;
-        record.idleExpiresAt = Math.min(t + idleMs, record.absoluteExpiresAt);
-        await store.touch(id, record.lastSeenAt, record.idleExpiresAt).catch(() => undefined);
-      }
-      const { data, ...meta } = record;
-      if (state) state.record = meta;
+      if (!ctx) return undefined;
+      const data = await load(ctx, id);
+      if (data) LOADED.set(ctx, data);
       return data;
     },
     async set(id: string, sess: Record<string, unknown>, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
@@ -183,7 +210,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
     },
     async destroy(id: string, { ctx }: { ctx?: Koa.Context } = {}) {
       // koa-session clears the id cookie itself; its signature goes with it.
-      if (ctx && ctx.cookies.get(sigName)) ctx.cookies.set(sigName, '', { ...cookieOptions, maxAge: undefined, expires: new Date(0) });
+      if (ctx && ctx.cookies.get(sigName)) ctx.cookies.set(sigName, '', cookieOptions);
       // koa-session also "destroys" the fresh id it made up for a request without a live session; skip that store call.
       if (ctx && sessionState(ctx).record?.id !== id) return;
       await store.destroy(id);
@@ -233,12 +260,26 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
   } as const;
   // koa-session needs the app (it defines `ctx.session` on the app's context): one instance per app.
   const perApp = new WeakMap<Koa, Koa.Middleware>();
-  return function session(ctx, next) {
-    let middleware = perApp.get(ctx.app);
-    if (!middleware) {
-      middleware = createSession(sessionOptions, ctx.app);
-      perApp.set(ctx.app, middleware);
+  return async function session(ctx, next) {
+    if (!SAFE_METHODS.has(ctx.method)) {
+      let middleware = perApp.get(ctx.app);
+      if (!middleware) {
+        middleware = createSession(sessionOptions, ctx.app);
+        perApp.set(ctx.app, middleware);
+      }
+      return middleware(ctx, next);
     }
-    return middleware(ctx, next);
+    const lean: { data: Record<string, unknown> | undefined; ended: boolean } = { data: undefined, ended: false };
+    LEAN.set(ctx, lean);
+    const id = verifiedId(ctx);
+    if (id) lean.data = await load(ctx, id);
+    await next();
+    if (lean.ended) {
+      // As koa-session's removal: the record goes (when it still exists), then both cookies.
+      const record = sessionState(ctx).record;
+      if (record) await store.destroy(record.id);
+      ctx.cookies.set(options.cookieName, '', cookieOptions);
+      ctx.cookies.set(sigName, '', cookieOptions);
+    }
   };
 }

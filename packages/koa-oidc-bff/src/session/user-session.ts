@@ -3,6 +3,7 @@
  * `ctx.session`), so the rest of the code never touches untyped session fields.
  */
 import type Koa from 'koa';
+import { leanSession } from './session-middleware.ts';
 
 /** The user as shown to the page: OIDC Core 5.1 standard claims. */
 export interface SessionUser {
@@ -32,7 +33,8 @@ type SessionHolder = { session: (Partial<UserSessionData> & Record<string, unkno
 
 /** The logged-in user's session data, or undefined when the request has no live login. */
 export function userSession(ctx: Koa.Context): UserSessionData | undefined {
-  const session = (ctx as unknown as SessionHolder).session;
+  const lean = leanSession(ctx);
+  const session = (lean ? lean.data : (ctx as unknown as SessionHolder).session) as (Partial<UserSessionData> & Record<string, unknown>) | null | undefined;
   if (!session || typeof session.user !== 'object' || session.user === null || typeof session.user.sub !== 'string') return undefined;
   return session as unknown as UserSessionData;
 }
@@ -43,6 +45,7 @@ export function userSession(ctx: Koa.Context): UserSessionData | undefined {
  * extra fields) is dropped first, so nothing carries over into the new login.
  */
 export function writeUserSession(ctx: Koa.Context, data: UserSessionData): void {
+  if (leanSession(ctx)) throw new Error('a login is written only by a POST (the session path with koa-session)');
   const session = (ctx as unknown as { session: (Record<string, unknown> & { toJSON(): Record<string, unknown> }) | null }).session;
   if (!session) throw new Error('session middleware is not mounted');
   // toJSON lists exactly the data fields (koa-session keeps its own state in `_`-prefixed and private fields).
@@ -50,14 +53,9 @@ export function writeUserSession(ctx: Koa.Context, data: UserSessionData): void 
   Object.assign(session, data);
 }
 
-/** Updates some fields of the current login (e.g. refreshed tokens). */
-export function patchUserSession(ctx: Koa.Context, patch: Partial<UserSessionData>): void {
-  const session = (ctx as unknown as SessionHolder).session;
-  if (session) Object.assign(session, patch);
-}
-
 /** Regenerates the session id (session fixation defence) and returns once the new id is saved. */
 export async function regenerateSession(ctx: Koa.Context): Promise<void> {
+  if (leanSession(ctx)) throw new Error('a session id is regenerated only by a POST (the session path with koa-session)');
   const session = (ctx as unknown as { session: { regenerate(): Promise<void> } | null }).session;
   if (!session) throw new Error('session middleware is not mounted');
   await session.regenerate();
@@ -65,5 +63,11 @@ export async function regenerateSession(ctx: Koa.Context): Promise<void> {
 
 /** Ends the session: the store record is destroyed and the cookie cleared when the response is sent. */
 export function endSession(ctx: Koa.Context): void {
-  (ctx as unknown as SessionHolder).session = null;
+  const lean = leanSession(ctx);
+  if (lean) {
+    lean.data = undefined;
+    lean.ended = true;
+  } else {
+    (ctx as unknown as SessionHolder).session = null;
+  }
 }

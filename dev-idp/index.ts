@@ -1,74 +1,110 @@
-import { fileURLToPath } from 'node:url';
+/**
+ * koa-oidc-bff-dev-idp: a development OpenID Provider (oidc-provider 9) for trying and testing
+ * OpenID Connect relying parties offline. DEVELOPMENT ONLY: sample accounts with known passwords,
+ * well-known secrets, in-memory state, loopback only. See README.md.
+ */
+import { join, resolve } from 'node:path';
 import type ProviderType from 'oidc-provider';
 import { accountDirectory, loadAccountsFile, validateAccounts, type Account } from './accounts.ts';
-import type { DevClient } from './clients.ts';
+import { validateClients, type DevClient } from './clients.ts';
 import { interactionRoutes } from './interactions.ts';
 import { loadOrCreateSigningKeys } from './keys.ts';
 import { impliedConsentForOfflineAccess } from './offline-access.ts';
 import { listenOnLoopback, type LoopbackServer } from './loopback-server.ts';
+import { PACKAGE_ROOT } from './package-root.ts';
 import { createProvider, DEFAULT_TTL, type DevIdpTtl } from './provider.ts';
 import { createResourceServer } from './resource-server.ts';
 import { securityHeaders } from './security-headers.ts';
 import { countProviderEvents, type DevIdpStats } from './stats.ts';
 
 export type { Account, AccountClaims } from './accounts.ts';
-export type { DevClient } from './clients.ts';
+export { validateAccounts, loadAccountsFile } from './accounts.ts';
+export type { DevClient, DevGrantType, DevResponseType, TokenEndpointAuthMethod } from './clients.ts';
+export { validateClients } from './clients.ts';
 export type { DevIdpStats } from './stats.ts';
 export type { DevIdpTtl } from './provider.ts';
+export { DEFAULT_TTL } from './provider.ts';
 
-export const DEFAULT_ACCOUNTS_PATH = fileURLToPath(new URL('./accounts.json', import.meta.url));
-export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../.data/dev-idp', import.meta.url));
+/** Absolute path of the sample accounts shipped with the package (alice, bob, ...). */
+export const DEFAULT_ACCOUNTS_PATH = join(PACKAGE_ROOT, 'accounts.json');
 
+/**
+ * Where the signing keys are kept when `dataDir` is not given: `.data/dev-idp`, relative to the
+ * working directory at startup (never inside node_modules). Add `.data/` to your .gitignore.
+ */
+export const DEFAULT_DATA_DIR = join('.data', 'dev-idp');
+
+/** Options of startDevIdp. Only `clients` is required. */
 export interface DevIdpOptions {
-  /** TCP port; 0 = a free port (tests). Default 4000. */
+  /** TCP port of the IdP; 0 = a free port (read it back from `issuer`). Default 4000. */
   port?: number;
-  /** Hostname in the issuer URL: 'localhost' (default) or '127.0.0.1' (cross-site tests). Binds to loopback only. */
-  host?: string;
-  /** Accounts, or the path of an accounts JSON file. Default dev-idp/accounts.json. */
-  accounts?: Account[] | string;
-  /** The app(s) to register. */
+  /** Hostname in the issuer URL: 'localhost' (default) or '127.0.0.1' (another site than an app on localhost). Listens on loopback only. */
+  host?: string | undefined;
+  /** Accounts, or the path of an accounts JSON file. Default: the package's sample accounts (DEFAULT_ACCOUNTS_PATH). */
+  accounts?: Account[] | string | undefined;
+  /** The apps to register (at least one); see DevClient. Checked at startup. */
   clients: DevClient[];
-  /** Where the generated signing keys are kept (created if missing). Default <repo>/.data/dev-idp. */
-  dataDir?: string;
-  /** Lifetimes in seconds; see DEFAULT_TTL. */
-  ttl?: DevIdpTtl;
-  /** Dev resource server port (0 = free); false = don't start it (opaque access tokens). Default 4100. */
-  apiPort?: number | false;
-  /** Where it reports (startup lines, back-channel failures, server errors). Default console.log. */
-  logger?: (line: string) => void;
+  /** Directory of the generated signing keys (`jwks.json`, created if missing, mode 0700). Default DEFAULT_DATA_DIR. */
+  dataDir?: string | undefined;
+  /** Lifetimes in seconds, merged over DEFAULT_TTL (access token 10 min, ID token 1 h, refresh token, session and grant 24 h). */
+  ttl?: DevIdpTtl | undefined;
+  /** Port of the dev resource server (0 = a free port); false = none, and opaque access tokens. Default 4100. */
+  apiPort?: number | false | undefined;
+  /** Receives the startup lines, back-channel failures and server errors. Default console.log. */
+  logger?: ((line: string) => void) | undefined;
 }
 
+/** A running dev-idp, as returned by startDevIdp. */
 export interface DevIdp {
-  /** e.g. http://localhost:54321 (no trailing slash). */
+  /** The issuer, e.g. http://localhost:54321 (the real port, no trailing slash). Discovery is at `${issuer}/.well-known/openid-configuration`. */
   issuer: string;
-  /** The oidc-provider instance, for tests (revoke grants, etc.). */
+  /** The oidc-provider instance, for tests (revoke grants, listen to events, ...). */
   provider: ProviderType;
-  /** Base URL of the dev resource server, e.g. http://localhost:4100; undefined when not started. */
+  /** Base URL of the dev resource server, e.g. http://localhost:4100 (its API is GET /resource/hello); undefined when apiPort is false. */
   apiUrl: string | undefined;
   /** The `aud` of JWT access tokens (equal to apiUrl); undefined when the API is off. */
   apiAudience: string | undefined;
+  /** Live counters of token requests and back-channel logouts. */
   stats: DevIdpStats;
-  /** Closes every connection and both servers. */
+  /** Stops both servers and closes every connection, keep-alive ones included. */
   close(): Promise<void>;
 }
 
+async function checkRegistrations(provider: ProviderType, clients: DevClient[]): Promise<void> {
+  const problems: string[] = [];
+  for (const client of clients) {
+    try {
+      await provider.Client.find(client.clientId);
+    } catch (err) {
+      const { error_description: description, message } = err as { error_description?: string; message: string };
+      problems.push(`client "${client.clientId}": ${description ?? message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`dev-idp: oidc-provider refused the client registration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
 /**
- * Starts the development OpenID Provider (and, unless apiPort is false, the dev API) on loopback.
- * Listens first, so that with port 0 the issuer carries the real port, then builds the provider.
- * Input: DevIdpOptions. Output: a running DevIdp. Throws on invalid accounts, unusable dataDir,
- * invalid client registration or a port in use (nothing is left listening then).
+ * Starts the development OpenID Provider (and, unless apiPort is false, the dev resource
+ * server) on loopback. It listens first, so that with port 0 the issuer carries the real port,
+ * then builds the provider.
+ * Input: DevIdpOptions. Output: a running DevIdp; call close() when done.
+ * Throws (leaving nothing listening) on invalid accounts or clients (one message listing every
+ * problem), an unusable dataDir, or a port in use (EADDRINUSE).
  */
 export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
   const log = options.logger ?? ((line: string) => console.log(line));
   const host = options.host ?? 'localhost';
   if (host !== 'localhost' && host !== '127.0.0.1') {
-    throw new Error(`dev-idp: host must be 'localhost' or '127.0.0.1', got '${host}'`);
+    throw new Error(`dev-idp: host must be 'localhost' or '127.0.0.1', got '${String(host)}'`);
   }
+  const clients = validateClients(options.clients, 'options.clients');
   const source = options.accounts ?? DEFAULT_ACCOUNTS_PATH;
   const accounts = accountDirectory(typeof source === 'string'
     ? await loadAccountsFile(source)
     : validateAccounts(source, 'options.accounts'));
-  const keys = await loadOrCreateSigningKeys(options.dataDir ?? DEFAULT_DATA_DIR);
+  const keys = await loadOrCreateSigningKeys(resolve(options.dataDir ?? DEFAULT_DATA_DIR));
 
   const opened: LoopbackServer[] = [];
   try {
@@ -81,10 +117,10 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     const apiUrl = apiServer && `http://${host}:${apiServer.port}`;
 
     const provider = createProvider({
-      issuer, accounts, clients: options.clients, keys, apiAudience: apiUrl, ttl: { ...DEFAULT_TTL, ...options.ttl },
+      issuer, accounts, clients, keys, apiAudience: apiUrl, ttl: { ...DEFAULT_TTL, ...options.ttl },
     });
     // Fail at startup, not at the first login, when a registration is invalid.
-    await Promise.all(options.clients.map((c) => provider.Client.find(c.clientId)));
+    await checkRegistrations(provider, clients);
     const stats = countProviderEvents(provider, log);
     provider.use(securityHeaders());
     provider.use(impliedConsentForOfflineAccess(provider.pathFor('authorization')));

@@ -53,11 +53,13 @@ export function createProvider(inputs: ProviderInputs): InstanceType<typeof Prov
   const { accounts, apiAudience, ttl } = inputs;
   const standard = new Set(['sub', ...PROFILE_CLAIMS, ...EMAIL_CLAIMS]);
   const extraClaims = accounts.claimNames().filter((name) => !standard.has(name));
-  const clientOrigins = new Set(inputs.clients.map((c) => new URL(c.baseUrl).origin));
+  const clients = inputs.clients.map(clientMetadata);
+  // The only requests the provider makes are Logout Tokens to the registered back-channel URIs.
+  const backchannelOrigins = new Set(clients.flatMap((c) => c.backchannel_logout_uri ? [new URL(c.backchannel_logout_uri).origin] : []));
 
   const configuration: Configuration = {
     adapter: createMemoryAdapter(),
-    clients: inputs.clients.map(clientMetadata),
+    clients,
     jwks: { keys: inputs.keys },
     // Random per process: the in-memory sessions they sign do not survive a restart either.
     cookies: {
@@ -93,10 +95,10 @@ export function createProvider(inputs: ProviderInputs): InstanceType<typeof Prov
     renderError: pageHooks.renderError,
     // DEVELOPMENT ONLY: oidc-provider refuses outgoing requests to loopback addresses (SSRF
     // protection), which is exactly where the app's back-channel logout endpoint is. Allow
-    // requests to the registered apps' origins only, without that protection.
+    // requests to the origins of the registered back-channel logout URIs only, without that protection.
     async fetch(url, init) {
       const target = new URL(url instanceof Request ? url.url : url);
-      if (!clientOrigins.has(target.origin)) throw new Error(`dev-idp: refusing request to unregistered origin ${target.origin}`);
+      if (!backchannelOrigins.has(target.origin)) throw new Error(`dev-idp: refusing request to unregistered origin ${target.origin}`);
       const { dispatcher: _ssrfGuard, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
       return globalThis.fetch(url, rest);
     },

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Eta } from 'eta';
+import { PACKAGE_ROOT } from './package-root.ts';
 
 // autoEscape: every `<%= %>` is HTML-escaped; the only raw outputs (`<%~ %>`) are the layout
 // body, oidc-provider's own logout <form>, and the constant script below.
+// views/ sits in the package root, beside package.json, for the sources and dist/ alike.
 const eta = new Eta({
-  views: fileURLToPath(new URL('./views', import.meta.url)),
+  views: join(PACKAGE_ROOT, 'views'),
   autoEscape: true,
   cache: true,
 });

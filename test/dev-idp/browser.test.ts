@@ -1,15 +1,21 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import test from 'ava';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { findChromium, launchChromium } from '../helpers/chromium.ts';
 import { authorizationUrl, discover, tokenRequest } from './helpers/browser.ts';
 import { startTestIdp, type TestIdp } from './helpers/harness.ts';
 
 // What only a browser proves: the inline scripts that auto-submit (oidc-provider's form_post page,
 // the dev-idp's logout page) are allowed by the dev-idp's Content-Security-Policy.
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
+// Chromium is found as in the e2e suite (CHROMIUM_PATH, else /usr/bin/chromium); without it the
+// test is skipped with an install hint, except under CI=true, where a missing browser fails the run.
+const chromium = findChromium();
+const hasChromium = 'path' in chromium;
 const run = hasChromium ? test.serial : test.skip;
+if ('missing' in chromium) {
+  if (process.env.CI === 'true') test('the dev-idp browser test needs Chromium under CI=true', (t) => t.fail(chromium.missing));
+  else test.skip(`dev-idp browser test skipped: ${chromium.missing}`, () => undefined);
+}
 
 const posts: Array<{ path: string; body: URLSearchParams }> = [];
 let app: Server;
@@ -32,10 +38,7 @@ test.before(async () => {
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
   client = { clientId: 'browser-app', clientSecret: 'browser-app-secret', baseUrl: `http://localhost:${(app.address() as { port: number }).port}` };
   idp = await startTestIdp({ host: '127.0.0.1', clients: [client], apiPort: false });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(chromium.path);
 });
 
 test.after.always(async () => {

@@ -6,14 +6,23 @@ import type { SessionRecord, SessionStore, TokenRecord } from '../session/store.
 
 /** Creates an in-memory {@link SessionStore}. `purgeIntervalMs` controls how often expired entries are dropped. */
 export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
-  const sessions = new Map<string, SessionRecord>();
+  // Data kept as its JSON text: a read parses once (what SQLite and Redis return), nothing is stringified per request.
+  type Stored = Omit<SessionRecord, 'data'> & { json: string };
+  const sessions = new Map<string, Stored>();
   const tokenRecords = new Map<string, TokenRecord>();
   const claims = new Map<string, number>();
   const locks = new Map<string, { token: symbol; expiresAt: number }>();
-  const live = (r: SessionRecord, now: number) => r.idleExpiresAt > now && r.absoluteExpiresAt > now;
+  const live = (r: Stored, now: number) => r.idleExpiresAt > now && r.absoluteExpiresAt > now;
   // Through JSON, as the other stores do: what a test sees here is what SQLite or Redis would return.
   const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
-  const clone = (r: SessionRecord): SessionRecord => ({ ...r, data: json(r.data) });
+  const clone = (r: Stored): SessionRecord => {
+    const { json: text, ...meta } = r;
+    return { ...meta, data: JSON.parse(text) as Record<string, unknown> };
+  };
+  const stored = (r: SessionRecord): Stored => {
+    const { data, ...meta } = r;
+    return { ...meta, json: JSON.stringify(data) };
+  };
   const purge = () => {
     const now = Date.now();
     for (const [id, r] of sessions) {
@@ -34,7 +43,7 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
       return r && live(r, now) ? clone(r) : undefined;
     },
     async create(record, tokens) {
-      sessions.set(record.id, clone(record));
+      sessions.set(record.id, stored(record));
       if (tokens) tokenRecords.set(record.id, json(tokens));
       else tokenRecords.delete(record.id);
     },
@@ -51,11 +60,13 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
     async update(id, set, remove = []) {
       const r = sessions.get(id);
       if (!r) return false;
+      const data = JSON.parse(r.json) as Record<string, unknown>;
       for (const [key, value] of Object.entries(set)) {
-        if (value === undefined) delete r.data[key];
-        else r.data[key] = json(value);
+        if (value === undefined) delete data[key];
+        else data[key] = json(value);
       }
-      for (const key of remove) delete r.data[key];
+      for (const key of remove) delete data[key];
+      r.json = JSON.stringify(data);
       return true;
     },
     async touch(id, lastSeenAt, idleExpiresAt) {

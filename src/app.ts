@@ -66,7 +66,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   koa.use(errorHandler({ render: renderError, logger: deps.logger }));
   koa.use(knownMethodsOnly());
   koa.use(securityHeaders([config.issuer.origin], config.secureCookies));
-  for (const m of mw(healthRoutes(bff))) koa.use(m);
+  koa.use(healthRoutes(bff));
   koa.use(staticFiles(path.join(ROOT, 'static')));
   koa.use(bff.middleware());
   // One router for the demo's routes: one matching pass per request (nested routers are merged into it).

@@ -14,8 +14,12 @@ const HTMX_DIR = path.dirname(createRequire(import.meta.url).resolve('htmx.org/d
 
 /** Serves `staticDir` under /static/ and htmx under /vendor/htmx/. */
 export function staticFiles(staticDir: string): Koa.Middleware {
-  return compose([
+  const files = compose([
     mount('/static', serve(staticDir, { maxage: 3600_000, index: false })),
     mount('/vendor/htmx', serve(HTMX_DIR, { maxage: 86_400_000, index: false })),
   ]);
+  // Other paths never reach the mounts (nor the file system).
+  return function staticGate(ctx, next) {
+    return ctx.path.startsWith('/static/') || ctx.path.startsWith('/vendor/htmx/') ? files(ctx, next) : next();
+  };
 }

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import got from 'got';
 import { authorizationUrl, Browser, browserLogin, discover } from './helpers/browser.ts';
+import { assertBuilt } from '../helpers/built.ts';
 import { tempDir } from './helpers/harness.ts';
 
 const run = promisify(execFile);
@@ -29,9 +30,9 @@ const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
 
 const children = new Set<ChildProcess>();
 
-test.before(async () => {
-  // Build the package exactly as `npm run build -w koa-oidc-bff-dev-idp` (and `prepare`) does.
-  await run('npm', ['run', 'build', '-w', 'koa-oidc-bff-dev-idp'], { cwd: ROOT });
+test.before(() => {
+  // Built by `npm test` before ava starts (see test/helpers/built.ts).
+  assertBuilt(join(ROOT, 'dev-idp'), join(ROOT, 'dev-idp'));
 });
 
 test.after.always(() => {

@@ -157,15 +157,20 @@ export function createBff(options: BffOptions): Bff {
   const apiHeader = requireApiHeader();
   const prefixes = [...o.apiPrefixes];
   // @koa/router's context type is stricter than Koa's Middleware; the runtime contract is the same.
-  const composed = compose([
+  // The router runs only for its own paths (matched as @koa/router does: any case, trailing slash
+  // optional); every other request skips its matching pass.
+  const routePaths = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.session, o.routes.backchannelLogout]);
+  const ownRoutes = compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
+  const composed = compose<Koa.Context>([
     answerErrors({ loginPath: o.routes.login, render: o.render ?? {}, logger }),
     session,
     async function apiHeaderGuard(ctx: Koa.Context, next: Koa.Next) {
       return prefixes.some((p) => ctx.path.startsWith(p)) ? apiHeader(ctx, next) : next();
     },
-    router.routes(),
-    router.allowedMethods(),
-  ] as unknown as Koa.Middleware[]);
+    function bffRoutes(ctx: Koa.Context, next: Koa.Next) {
+      return routePaths.has(ctx.path.toLowerCase().replace(/\/+$/, '') || '/') ? ownRoutes(ctx, next) : next();
+    },
+  ]) as unknown as Koa.Middleware;
   const userGuard = requireUser(o.baseUrl, events, authRoutes);
   const origin = o.baseUrl.origin;
 

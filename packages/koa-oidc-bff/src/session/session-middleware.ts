@@ -273,13 +273,17 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
     LEAN.set(ctx, lean);
     const id = verifiedId(ctx);
     if (id) lean.data = await load(ctx, id);
-    await next();
-    if (lean.ended) {
-      // As koa-session's removal: the record goes (when it still exists), then both cookies.
-      const record = sessionState(ctx).record;
-      if (record) await store.destroy(record.id);
-      ctx.cookies.set(options.cookieName, '', cookieOptions);
-      ctx.cookies.set(sigName, '', cookieOptions);
+    try {
+      await next();
+    } finally {
+      // Also when the request failed (requireUser throws after ending a stale session), as koa-session commits.
+      if (lean.ended) {
+        // As koa-session's removal: the record goes (when it still exists), then both cookies.
+        const record = sessionState(ctx).record;
+        if (record) await store.destroy(record.id);
+        ctx.cookies.set(options.cookieName, '', cookieOptions);
+        ctx.cookies.set(sigName, '', cookieOptions);
+      }
     }
   };
 }

@@ -73,3 +73,23 @@ test('logout without a valid _csrf: 403 ERR_CSRF_TOKEN, still logged in', async 
   t.is((await ua.hx('/api/hello')).statusCode, 200);
   t.is((await other.hx('/api/hello')).statusCode, 200);
 });
+
+test('htmx never gets a 3xx from the package: an hx-post logout answers 204 + HX-Redirect to the IdP, an hx-get login 204 + HX-Redirect to its authorization endpoint', async (t) => {
+  const ua = new Agent(host.appUrl);
+  await ua.login(ALICE);
+  const csrf = await ua.csrfToken('/page');
+  const res = await ua.http.post(ua.url('/logout'), { form: { _csrf: csrf }, headers: { origin: host.appUrl, 'hx-request': 'true' } });
+  t.is(res.statusCode, 204);
+  t.is(res.headers.location, undefined);
+  t.regex(String(res.headers.vary), /HX-Request/i);
+  const location = new URL(String(res.headers['hx-redirect']));
+  t.is(`${location.origin}${location.pathname}`, (await discovery(host)).end_session_endpoint ?? '(no end_session_endpoint)');
+  t.is(await ua.cookie('bff.sid'), undefined, 'logged out all the same');
+
+  const login = await ua.http.get(ua.url('/login?returnTo=/page'), { headers: { 'hx-request': 'true' } });
+  t.is(login.statusCode, 204);
+  t.is(login.headers.location, undefined);
+  const authorize = new URL(String(login.headers['hx-redirect']));
+  t.is(authorize.searchParams.get('response_mode'), 'form_post');
+  t.true(setCookies(login).some((c) => c.startsWith('bff.tx.')), 'the login transaction is saved as for a navigation');
+});

@@ -7,6 +7,7 @@ import type Koa from 'koa';
 import * as client from 'openid-client';
 import { AppError, ForbiddenError } from '../errors.ts';
 import { formBody } from '../http/body.ts';
+import { htmx, setHxRedirect } from '../http/htmx.ts';
 import { isSameOrigin, newCsrfSecret, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
 import type { BffLogger as Logger } from '../log.ts';
 import { assertSessionLoaded, markSessionCreation, sessionState } from '../session/session-middleware.ts';
@@ -64,7 +65,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const { url, transaction } = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now() });
     await transactions.save(ctx, transaction);
     ctx.set('Cache-Control', 'no-store');
-    ctx.redirect(url.href);
+    redirectBrowser(ctx, url.href, 302);
   });
 
   // Every answer of /callback depends on (and may create) the session: never cached.
@@ -174,8 +175,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       }
     }
     ctx.set('Cache-Control', 'no-store');
-    ctx.status = 303;
-    ctx.redirect(destination);
+    redirectBrowser(ctx, destination, 303);
   });
 
   router.get(options.paths.session, requireApiHeader(), async function session(ctx) {
@@ -198,6 +198,22 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   });
 
   return router;
+}
+
+/**
+ * Sends the browser to `location`: a `status` redirect for a navigation or a form, but for an
+ * htmx request `204` + `HX-Redirect` (a 3xx would be followed inside the XHR, invisibly and, to
+ * the IdP, across origins).
+ */
+function redirectBrowser(ctx: Koa.Context, location: string, status: 302 | 303): void {
+  ctx.vary('HX-Request');
+  if (htmx(ctx).request) {
+    ctx.status = 204;
+    setHxRedirect(ctx, location);
+    return;
+  }
+  ctx.status = status;
+  ctx.redirect(location);
 }
 
 function callbackForm(body: unknown): Record<string, string> {

@@ -15,8 +15,9 @@ import Koa from 'koa';
 import { CookieJar } from 'tough-cookie';
 import { AppError } from 'koa-oidc-bff';
 import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
+import { endSession } from '../../packages/koa-oidc-bff/src/session/user-session.ts';
 import { CookieSigner } from '../../packages/koa-oidc-bff/src/session/cookie-signature.ts';
-import { markSessionCreation, sessionMiddleware } from '../../packages/koa-oidc-bff/src/session/session-middleware.ts';
+import { leanSession, markSessionCreation, sessionMiddleware } from '../../packages/koa-oidc-bff/src/session/session-middleware.ts';
 import { createSqliteStore } from 'koa-oidc-bff/stores/sqlite';
 import { StoreUnavailableError } from 'koa-oidc-bff';
 import type { SessionStore } from 'koa-oidc-bff';
@@ -49,9 +50,11 @@ async function miniApp(store: SessionStore) {
       await sleep(delay);
       if (session) session[key!] = String(ctx.query.value ?? key);
     } else if (action === 'end') {
-      (ctx as unknown as { session: Session }).session = null;
+      endSession(ctx);
     }
-    ctx.body = { session: (ctx as unknown as { session: Session }).session ?? null };
+    // Safe methods take the lean path (no koa-session): its view of the session is leanSession(ctx).
+    const lean = leanSession(ctx);
+    ctx.body = { session: lean ? (lean.data ?? null) : ((ctx as unknown as { session: Session }).session ?? null), lean: Boolean(lean) };
   });
   const server = http.createServer(koa.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -85,7 +88,7 @@ function middlewareTests(name: string, open: () => Promise<{ store: SessionStore
     const id = (await app.sessionId())!;
     // Each request loads the session before any of the others saves.
     const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
-    await Promise.all(keys.map((k, i) => app.client.get(`set/${k}`, { searchParams: { delay: 50 + ((i * 37) % 100) } })));
+    await Promise.all(keys.map((k, i) => app.client.post(`set/${k}`, { searchParams: { delay: 50 + ((i * 37) % 100) } })));
     const data = (await store.get(id, Date.now()))!.data;
     for (const k of keys) t.is(data[k], k, `write of ${k} kept`);
     t.deepEqual(data.user, { sub: 'mini-sub' });
@@ -94,16 +97,41 @@ function middlewareTests(name: string, open: () => Promise<{ store: SessionStore
   withApp('a write still in flight when the session is destroyed does not bring it back', async (t, app, store) => {
     await app.client.post('login');
     const id = (await app.sessionId())!;
-    const slowWrite = app.client.get('set/late', { searchParams: { delay: 300 } });
+    const slowWrite = app.client.post('set/late', { searchParams: { delay: 300 } });
     await sleep(50);
-    t.is((await app.client.get('end')).statusCode, 200);
+    t.is((await app.client.post('end')).statusCode, 200);
     t.is((await slowWrite).statusCode, 200);
     t.is(await store.get(id, Date.now()), undefined, 'resurrected by a late save');
     t.deepEqual(await store.listBySub('mini-sub', 0), []);
   });
 
+  withApp('the lean path (GET) and koa-session (POST) read the same session, and neither writes on a read', async (t, app, store) => {
+    await app.client.post('login');
+    await app.client.post('set/colour', { searchParams: { value: 'blue' } });
+    const id = (await app.sessionId())!;
+    const before = await store.get(id, Date.now());
+    const viaGet = await app.client.get('read');
+    const viaPost = await app.client.post('read');
+    t.deepEqual(viaGet.body, { session: { user: { sub: 'mini-sub' }, counter: 0, colour: 'blue' }, lean: true });
+    t.deepEqual((viaPost.body as { session: unknown }).session, (viaGet.body as { session: unknown }).session);
+    t.is(viaGet.headers['set-cookie'], undefined, 'no Set-Cookie on a read');
+    t.is(viaPost.headers['set-cookie'], undefined, 'nor through koa-session');
+    t.deepEqual(await store.get(id, Date.now()), before, 'the record is unchanged');
+  });
+
+  withApp('a GET that ends the session (lean path) destroys the record and clears both cookies, as a POST does', async (t, app, store) => {
+    await app.client.post('login');
+    const id = (await app.sessionId())!;
+    const ended = await app.client.get('end');
+    t.is(ended.statusCode, 200);
+    t.is(await store.get(id, Date.now()), undefined);
+    const cleared = (ended.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
+    t.deepEqual(cleared.sort(), ['sid.sig=', 'sid=']);
+    t.is(await app.sessionId(), undefined);
+  });
+
   withApp('anonymous requests store nothing and get no cookie', async (t, app, store) => {
-    const response = await app.client.get('set/anything');
+    const response = await app.client.post('set/anything');
     t.is(response.headers['set-cookie'], undefined);
     t.deepEqual(await store.listBySub('', 0), []);
     t.is(await app.sessionId(), undefined);
@@ -146,11 +174,11 @@ test('a store failing to save an update answers 503 and the process carries on',
   try {
     await app.client.post('login');
     broken.add('update');
-    const response = await app.client.get('set/x');
+    const response = await app.client.post('set/x');
     t.is(response.statusCode, 503);
     t.deepEqual(response.body, { error: 'ERR_SESSION_STORE_UNAVAILABLE' });
     broken.clear();
-    t.is((await app.client.get('set/y')).statusCode, 200, 'works again once the store does');
+    t.is((await app.client.post('set/y')).statusCode, 200, 'works again once the store does');
   } finally {
     await app.close();
     await inner.close();
@@ -168,7 +196,7 @@ test('a store failing to record activity (touch) does not fail the request', asy
     const record = (await inner.get(id, Date.now()))!;
     await inner.destroy(id);
     await inner.create({ ...record, lastSeenAt: record.lastSeenAt - 120_000 });
-    const response = await app.client.get('set/z');
+    const response = await app.client.post('set/z');
     t.is(response.statusCode, 200);
     t.is((await inner.get(id, Date.now()))!.data.z, 'z', 'the request did its work');
   } finally {

@@ -1,7 +1,7 @@
 /**
  * Fast filling of a store with up to a million synthetic sessions for the store-scale phase:
  * SQLite rows inserted over a second connection in large transactions, Redis keys written in
- * pipelines, each in the layout the store itself writes (sqlite-store.ts schema, redis-scripts.ts
+ * pipelines (each session with a copy of the real login's token record), each in the layout the store itself writes (sqlite-store.ts schema, redis-scripts.ts
  * key layout). A sample is then read back through the store's own `get` and compared, so a
  * change of layout fails the run loudly instead of measuring something else. Stores without a
  * bulk path (memory, or unknown) are filled through `store.create`.
@@ -9,25 +9,31 @@
 import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
-import type { SessionRecord, SessionStore } from 'koa-oidc-bff';
-import { fillStore, syntheticId, syntheticRecord } from './synthetic-sessions.ts';
+import type { SessionStore } from 'koa-oidc-bff';
+import { fillStore, syntheticId, syntheticRecord, type SessionTemplate } from './synthetic-sessions.ts';
 
 
 const SQLITE_COLUMNS = ['id', 'sub', 'sid', 'created_at', 'last_seen_at', 'idle_expires_at', 'absolute_expires_at', 'expires_at', 'user_agent', 'data'];
 
-function sqliteFill(file: string, template: SessionRecord, from: number, to: number): void {
+function sqliteFill(file: string, template: SessionTemplate, from: number, to: number): void {
   const db = new Database(file);
   try {
     db.pragma('busy_timeout = 10000');
     const columns = (db.pragma('table_info(sessions)') as { name: string }[]).map((c) => c.name);
     const missing = SQLITE_COLUMNS.filter((c) => !columns.includes(c));
     if (missing.length > 0) throw new Error(`bulk fill: the sessions table has no column ${missing.join(', ')}; update bench/bulk-fill.ts to the store's schema`);
-    const insert = db.prepare(`INSERT INTO sessions (${SQLITE_COLUMNS.join(', ')}) VALUES (${SQLITE_COLUMNS.map(() => '?').join(', ')})`);
+    // Schema version 2: the token record in its own column.
+    const withTokens = columns.includes('tokens');
+    if (template.tokens && !withTokens) throw new Error('bulk fill: the store has token records but the sessions table no `tokens` column; update bench/bulk-fill.ts to the store\'s schema');
+    const names = withTokens ? [...SQLITE_COLUMNS, 'tokens'] : SQLITE_COLUMNS;
+    const insert = db.prepare(`INSERT INTO sessions (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`);
+    const tokens = template.tokens ? JSON.stringify(template.tokens) : null;
     const now = Date.now();
     const batch = db.transaction((start: number, end: number) => {
       for (let i = start; i < end; i++) {
-        const r = syntheticRecord(i, template, now);
-        insert.run(r.id, r.sub, r.sid ?? null, r.createdAt, r.lastSeenAt, r.idleExpiresAt, r.absoluteExpiresAt, Math.min(r.idleExpiresAt, r.absoluteExpiresAt), r.userAgent, JSON.stringify(r.data));
+        const r = syntheticRecord(i, template.record, now);
+        const values = [r.id, r.sub, r.sid ?? null, r.createdAt, r.lastSeenAt, r.idleExpiresAt, r.absoluteExpiresAt, Math.min(r.idleExpiresAt, r.absoluteExpiresAt), r.userAgent, JSON.stringify(r.data)];
+        insert.run(...(withTokens ? [...values, tokens] : values));
       }
     });
     for (let i = from; i < to; i += 20_000) batch(i, Math.min(to, i + 20_000));
@@ -41,19 +47,22 @@ function sqliteFill(file: string, template: SessionRecord, from: number, to: num
  * a pipeline of thousands of commands can take on a busy machine.
  * @param prefix the store's key prefix (redis-store.ts exposes it as `prefix`).
  */
-async function redisFill(url: string, prefix: string, template: SessionRecord, from: number, to: number): Promise<void> {
+async function redisFill(url: string, prefix: string, template: SessionTemplate, from: number, to: number): Promise<void> {
   const p = prefix;
   const now = Date.now();
+  const tokens = template.tokens ? JSON.stringify(template.tokens) : undefined;
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   const writeBatch = async (start: number, end: number) => {
     const pipeline = redis.pipeline();
     for (let j = start; j < end; j++) {
-      const r = syntheticRecord(j, template, now);
+      const r = syntheticRecord(j, template.record, now);
       const fields: (string | number)[] = ['sub', r.sub, 'ca', r.createdAt, 'ls', r.lastSeenAt, 'ie', r.idleExpiresAt, 'ae', r.absoluteExpiresAt, 'ua', r.userAgent];
       if (r.sid !== undefined) fields.push('sid', r.sid);
       for (const [key, value] of Object.entries(r.data)) if (value !== undefined) fields.push(`d:${key}`, JSON.stringify(value));
       const key = `${p}s:${r.id}`;
-      pipeline.hset(key, ...fields).pexpire(key, Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt);
+      const ttl = Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt;
+      pipeline.hset(key, ...fields).pexpire(key, ttl);
+      if (tokens !== undefined) pipeline.set(`${p}t:${r.id}`, tokens, 'PX', ttl);
       for (const index of [`${p}u:${r.sub}`, ...(r.sid === undefined ? [] : [`${p}i:${r.sid}`])]) {
         pipeline.zadd(index, r.absoluteExpiresAt, r.id).pexpire(index, r.absoluteExpiresAt - r.lastSeenAt);
       }
@@ -78,14 +87,17 @@ async function redisFill(url: string, prefix: string, template: SessionRecord, f
 }
 
 /** Reads a spread of the new sessions back through the store and compares them with what was written. */
-async function verify(store: SessionStore, template: SessionRecord, from: number, to: number): Promise<void> {
+async function verify(store: SessionStore, template: SessionTemplate, from: number, to: number): Promise<void> {
   const step = Math.max(1, Math.floor((to - from) / 50));
   for (let i = from; i < to; i += step) {
-    const expected = syntheticRecord(i, template, Date.now());
+    const expected = syntheticRecord(i, template.record, Date.now());
     const got = await store.get(syntheticId(i), Date.now());
     const user = got?.data.user as { sub?: unknown } | undefined;
     if (!got || got.sub !== expected.sub || got.sid !== expected.sid || user?.sub !== expected.sub || !isDeepStrictEqual(got.data, expected.data)) {
       throw new Error(`bulk fill: synthetic session ${i} does not read back through store.get as written; the ${store.kind} store's layout changed (update bench/bulk-fill.ts)`);
+    }
+    if (!isDeepStrictEqual(await store.getTokens(syntheticId(i), Date.now()), template.tokens)) {
+      throw new Error(`bulk fill: the token record of synthetic session ${i} does not read back through store.getTokens as written; the ${store.kind} store's layout changed (update bench/bulk-fill.ts)`);
     }
   }
 }
@@ -95,7 +107,7 @@ async function verify(store: SessionStore, template: SessionRecord, from: number
  * @param sqlitePath the SQLite file the store uses (for the second connection).
  * @returns the wall time in ms and how the sessions were written.
  */
-export async function bulkFill(store: SessionStore, template: SessionRecord, from: number, to: number, paths: { sqlitePath: string; redisUrl: string | undefined }): Promise<{ ms: number; method: string }> {
+export async function bulkFill(store: SessionStore, template: SessionTemplate, from: number, to: number, paths: { sqlitePath: string; redisUrl: string | undefined }): Promise<{ ms: number; method: string }> {
   const start = performance.now();
   let method: string;
   if (store.kind === 'sqlite') {

@@ -1,24 +1,46 @@
 /** The shape of a benchmark run's figures: printed as one table and written as JSON. */
 import type { LoadResult } from './load-worker.ts';
-import type { LookupResult, MemoryResult, StoreName } from './protocol.ts';
+import type { HotRecordResult, LookupResult, MemoryResult, StoreName } from './protocol.ts';
+
+/** The bare Koa reference (bench/bare-koa.ts) as measured in one load plan, next to the app's runs. */
+export interface BareFigures {
+  healthz: LoadResult;
+  /** GET /api/hello (its small JSON), at the plan's connections. */
+  hello: LoadResult;
+  /** GET /api/hello at {@link RunFigures.settings}.p99Connections connections (the p99 reference). */
+  hello50: LoadResult;
+}
 
 export interface ThroughputFigures {
-  hello: LoadResult;
+  /** The bare Koa reference, measured in the same load plan as the app's endpoints below (interleaved, one server at a time). */
+  bare: BareFigures;
   healthz: LoadResult;
-  /** hello rps / healthz rps. */
-  ratio: number;
+  /** Authenticated GET /api/hello asking for JSON (`X-CSRF: 1`, `Accept: application/json`). */
+  helloJson: LoadResult;
+  /** Authenticated GET /api/hello as htmx (`HX-Request: true`): the HTML fragment. */
+  helloHtmx: LoadResult;
+  /** The same two at the p99 reference's connections. */
+  helloJson50: LoadResult;
+  helloHtmx50: LoadResult;
+  /** Throughput / the bare Koa server's throughput on the same route (/healthz to /healthz, /api/hello to /api/hello). */
+  vsBare: { healthz: number; helloJson: number; helloHtmx: number };
+  /** p99 latency at the p99 reference's connections / bare Koa's /api/hello p99 there. */
+  p99VsBare: { helloJson: number; helloHtmx: number };
+  /** Authenticated rps / the app's own /healthz rps (the issue's first ratio). */
+  ratio: { json: number; htmx: number };
   /**
-   * healthz server CPU per request / hello server CPU per request: the same ratio from the
+   * healthz server CPU per request / authenticated server CPU per request: the same ratio from the
    * server's own cost, much less disturbed by other load on the machine. Undefined off Linux.
    */
-  cpuRatio: number | undefined;
-  /** The issue's target for this store's ratio. */
-  target: number;
+  cpuRatio: { json: number | undefined; htmx: number | undefined };
   /** Distinct real sessions the load rotated through. */
   sessions: number;
   /** Sessions in the store during the run. */
   storedSessions: number;
 }
+
+/** The size of a real login's hot record (bench/server.ts `hot-record`). */
+export type HotRecordFigures = HotRecordResult;
 
 export interface WireFigures {
   /** Bytes of the whole `Cookie: ...\r\n` request header line. */
@@ -30,7 +52,7 @@ export interface WireFigures {
    * `.sig`); the benchmark's app runs on http://localhost, where the name is `bff.sid`.
    */
   cookieValueBytesHttps: number;
-  /** Bytes of all `Set-Cookie: ...\r\n` lines of the response (goal: 0). */
+  /** Bytes of all `Set-Cookie: ...\r\n` lines of two ordinary responses, one JSON and one htmx (goal: 0). */
   setCookieBytes: number;
   setCookieHeaders: number;
 }
@@ -45,12 +67,16 @@ export interface LoginFigures {
 export interface ScalePoint {
   storedSessions: number;
   lookup: LookupResult;
-  /** Authenticated /api/hello rps with this many stored sessions (undefined: not measured, --quick at the large size). */
+  /** Authenticated /api/hello (htmx) rps with this many stored sessions (undefined: not measured, --quick at the large size). */
   helloRps: number | undefined;
   helloP99Ms: number | undefined;
+  /** Authenticated /api/hello (JSON) rps. */
+  helloJsonRps: number | undefined;
   /** /healthz rps in the same run: the machine's drift between the two sizes shows here. */
   healthzRps: number | undefined;
-  /** Server CPU per /api/hello request, µs. */
+  /** Bare Koa's /api/hello rps in the same load plan. */
+  bareHelloRps: number | undefined;
+  /** Server CPU per /api/hello (htmx) request, µs. */
   helloCpuUs: number | undefined;
 }
 
@@ -61,6 +87,7 @@ export interface StoreFigures {
   storeKind?: string;
   login?: LoginFigures;
   wire?: WireFigures;
+  hotRecord?: HotRecordFigures;
   throughput?: ThroughputFigures;
   scale?: {
     small: ScalePoint;
@@ -74,7 +101,15 @@ export interface StoreFigures {
     fillMs?: number;
     fillMethod?: string;
   };
-  memory?: MemoryResult & { perSessionBytes: number; how: string };
+  memory?: MemoryResult & {
+    /** (heap after - heap before) / sessions: bytes per stored session in the app's heap (the memory store keeps them there). */
+    heapPerSessionBytes: number;
+    /** (RSS after - RSS before) / sessions. */
+    rssPerSessionBytes: number;
+    /** RSS growth scaled to 10,000 sessions. */
+    rssPer10kBytes: number;
+    how: string;
+  };
   /** CPU profiles of the server under load (--profile), one per endpoint. */
   profiles?: string[];
 }
@@ -83,19 +118,53 @@ export interface RunFigures {
   startedAt: string;
   quick: boolean;
   command: string;
-  machine: { nproc: number; cpuModel: string; node: string; platform: string; loadAverage: number[] };
+  machine: { nproc: number; cpuModel: string; node: string; platform: string; loadAverage: number[]; loadAverageEnd?: number[] };
   placement: string;
   commit: string;
-  settings: { connections: number; warmupSeconds: number; seconds: number; rounds: number; sessions: number; smallSize: number; largeSize: number; largeThroughput: boolean; lookups: number };
+  settings: { connections: number; p99Connections: number; warmupSeconds: number; seconds: number; rounds: number; settleMs: number; sessions: number; smallSize: number; largeSize: number; largeThroughput: boolean; lookups: number };
+  /** The bare Koa reference's process (bench/bare-koa.ts), on the app servers' core. */
+  bareKoa: { pid: number; url: string };
   stores: StoreFigures[];
+  /** Every target with its measured value and verdict (bench/targets.ts). */
+  checks: TargetCheck[];
+}
+
+/** One target checked against one store's figures. */
+export interface TargetCheck {
+  /** Stable id, e.g. `hello-json-vs-bare`. */
+  id: string;
+  /** What is compared, for the table. */
+  label: string;
+  store: StoreName;
+  /** Undefined when it was not measured (skipped store, --quick leaving the login out for later stores). */
+  measured: number | undefined;
+  op: '>=' | '<=';
+  target: number;
+  /** Formatted measured value and target, e.g. `0.52` and `>= 0.45`, or `81 B` and `<= 100 B`. */
+  shown: string;
+  targetShown: string;
+  /** Undefined when not measured. */
+  pass: boolean | undefined;
 }
 
 /** The issue's targets. */
 export const TARGETS = {
+  /** Authenticated /api/hello (JSON and htmx) rps / bare Koa's /api/hello rps, at least. */
+  helloVsBare: { sqlite: 0.45, memory: 0.45, redis: 0.35 } as Record<StoreName, number>,
+  /** The app's /healthz rps / bare Koa's /healthz rps, at least. */
+  healthzVsBare: 0.6,
+  /** Authenticated rps / the app's own /healthz rps, at least. */
   ratio: { sqlite: 0.85, memory: 0.85, redis: 0.7 } as Record<StoreName, number>,
+  /** Authenticated p99 at 50 connections / bare Koa's /api/hello p99 at 50 connections, at most. */
+  p99VsBare: 2,
+  /** Connections of the p99 comparison. */
+  p99Connections: 50,
   /** Session cookie (Cookie header value) bytes. */
   cookieBytes: 100,
   setCookieBytes: 0,
+  /** store.get p99 at the large size / at the small size (SQLite and Redis), at most. */
   p99ScaleRatio: 1.5,
-  loginMedianMs: 50,
+  /** Bytes of a real login's hot record: JSON.stringify(record.data) plus its metadata. */
+  hotRecordBytes: 300,
+  loginMedianMs: 30,
 };

@@ -1,7 +1,8 @@
 /**
  * The load generator, in its own process so it never shares an event loop (or, pinned with
  * taskset, a core) with the server. Reads a {@link LoadPlan} as JSON on stdin, runs autocannon for
- * each target (warm-up first, then the measured rounds, alternating targets), and writes
+ * each target (warm-up first, then the measured rounds, alternating targets; a target may name
+ * another server than the plan's, e.g. the bare Koa reference), and writes
  * {@link LoadResult}s as JSON on stdout.
  *
  * Latency is recorded from autocannon's per-response times (float milliseconds) into a
@@ -20,6 +21,17 @@ export interface LoadTarget {
   headers?: Record<string, string>;
   /** Cookie header values to rotate through: each connection cycles over all of them, each starting at its own offset. */
   cookies?: string[];
+  /** The server to load, when not the plan's (e.g. the bare Koa reference, measured in the same plan). */
+  url?: string;
+  /** That server's pid, for its CPU time (default: the plan's `serverPid`). */
+  serverPid?: number;
+  /** Connections, when not the plan's. */
+  connections?: number;
+  /**
+   * false: no warm-up run for this target (an earlier target of the plan already warmed up the
+   * same server and path, e.g. the same endpoint at another number of connections).
+   */
+  warmup?: boolean;
 }
 
 export interface LoadPlan {
@@ -33,11 +45,18 @@ export interface LoadPlan {
   seconds: number;
   /** Measured runs per target, interleaved (A B A B) so drift on a busy machine hits both alike. */
   rounds: number;
+  /**
+   * Idle milliseconds before each run (default 0): the servers share one core, so the previous
+   * server's after-load work (closing sockets, garbage collection) must not fall into the next run.
+   */
+  settleMs?: number;
   targets: LoadTarget[];
 }
 
 export interface LoadResult {
   name: string;
+  /** Connections autocannon kept open. */
+  connections: number;
   /** Requests per second over all rounds. */
   rps: number;
   p50Ms: number;
@@ -76,6 +95,7 @@ function processCpuUs(pid: number | undefined): number | undefined {
 }
 
 async function runOnce(plan: LoadPlan, target: LoadTarget, seconds: number) {
+  if (plan.settleMs) await new Promise((resolve) => setTimeout(resolve, plan.settleMs));
   const histogram = createHistogram();
   const requests = (target.cookies ?? [undefined]).map((cookie) => ({
     method: 'GET' as const,
@@ -83,31 +103,33 @@ async function runOnce(plan: LoadPlan, target: LoadTarget, seconds: number) {
     headers: { ...target.headers, ...(cookie ? { cookie } : {}) },
   }));
   let clientIndex = 0;
+  const connections = target.connections ?? plan.connections;
+  const serverPid = target.serverPid ?? plan.serverPid;
   const instance = autocannon({
-    url: plan.url,
-    connections: plan.connections,
+    url: target.url ?? plan.url,
+    connections,
     duration: seconds,
     timeout: 10,
     requests,
     // Spread the sessions: connection k starts its cycle at session k * (n / connections).
     setupClient(client) {
-      const offset = Math.floor((clientIndex++ * requests.length) / plan.connections) % requests.length;
+      const offset = Math.floor((clientIndex++ * requests.length) / connections) % requests.length;
       client.setRequests([...requests.slice(offset), ...requests.slice(0, offset)]);
     },
   });
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, ms: number) => {
     if (statusCode >= 200 && statusCode < 300) histogram.record(Math.max(1, Math.round(ms * 1000)));
   });
-  const cpuBefore = processCpuUs(plan.serverPid);
+  const cpuBefore = processCpuUs(serverPid);
   const result = await instance;
-  const cpuAfter = processCpuUs(plan.serverPid);
+  const cpuAfter = processCpuUs(serverPid);
   const cpuUs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
   return { result, histogram, cpuUs };
 }
 
 async function main(): Promise<void> {
   const plan = JSON.parse(await text(process.stdin)) as LoadPlan;
-  for (const target of plan.targets) if (plan.warmupSeconds > 0) await runOnce(plan, target, plan.warmupSeconds);
+  for (const target of plan.targets) if (plan.warmupSeconds > 0 && target.warmup !== false) await runOnce(plan, target, plan.warmupSeconds);
   const totals = new Map<string, { requests: number; seconds: number; non2xx: number; errors: number; timeouts: number; cpuUs: number | undefined; histogram: ReturnType<typeof createHistogram> }>();
   for (let round = 0; round < plan.rounds; round++) {
     for (const target of plan.targets) {
@@ -125,6 +147,7 @@ async function main(): Promise<void> {
   }
   const out: LoadResult[] = [...totals].map(([name, t]) => ({
     name,
+    connections: plan.targets.find((target) => target.name === name)?.connections ?? plan.connections,
     rps: t.requests / t.seconds,
     p50Ms: t.histogram.percentile(50) / 1000,
     p99Ms: t.histogram.percentile(99) / 1000,

@@ -1,6 +1,6 @@
 /**
- * Child processes of the benchmark and their CPU placement: the server (bench/server.ts, IPC
- * channel) and the load generator (bench/load-worker.ts, JSON over stdin/stdout), each optionally
+ * Child processes of the benchmark and their CPU placement: the servers (bench/server.ts and the
+ * bare Koa reference bench/bare-koa.ts, IPC channel) and the load generator (bench/load-worker.ts, JSON over stdin/stdout), each optionally
  * pinned to its own core with taskset. Every wait is bounded.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -23,7 +23,7 @@ export interface Placement {
 }
 
 /**
- * Server on CPU 0, load generator and this driver on the other CPUs, when taskset exists and
+ * Servers (app and bare Koa) on CPU 0, load generator and this driver on the other CPUs, when taskset exists and
  * there are at least 2 cores; otherwise everything shares all cores (said so in the output).
  */
 export function choosePlacement(): Placement {
@@ -35,7 +35,7 @@ export function choosePlacement(): Placement {
   const loadCpus = cores === 2 ? '1' : `1-${cores - 1}`;
   // This process drives the logins and waits during load: keep it off the server's core too.
   spawnSync('taskset', ['-a', '-p', '-c', loadCpus, String(process.pid)], { stdio: 'ignore' });
-  return { cores, taskset, serverCpus: '0', loadCpus, describe: `app server pinned to CPU 0 (1 core); load generator, login driver and dev-idp on CPU ${loadCpus} (${cores - 1} core${cores > 2 ? 's' : ''}); Redis (when used) not pinned` };
+  return { cores, taskset, serverCpus: '0', loadCpus, describe: `app servers and the bare Koa reference pinned to CPU 0 (1 core; one under load at a time, the others idle); load generator, login driver and dev-idp on CPU ${loadCpus} (${cores - 1} core${cores > 2 ? 's' : ''}); Redis (when used) not pinned` };
 }
 
 function nodeCommand(cpus: string | undefined, args: string[]): [string, string[]] {
@@ -64,13 +64,26 @@ export class ServerProcess {
   }
 
   /** Starts the server for `store` and waits (at most `timeoutMs`) until it listens. */
-  static async start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
-    const args = ['--import', 'tsx', '--conditions=koa-oidc-bff-source', '--expose-gc', path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', ...(placement.loadCpus ? [placement.loadCpus] : [])];
+  static start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
+    const args = [path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', ...(placement.loadCpus ? [placement.loadCpus] : [])];
+    return ServerProcess.spawn(`server (${store})`, args, placement, options.timeoutMs);
+  }
+
+  /**
+   * Starts the bare Koa reference (bench/bare-koa.ts) exactly as the app servers are started:
+   * the same node flags, pinned to the same core.
+   */
+  static startBareKoa(placement: Placement, options: { timeoutMs?: number } = {}): Promise<ServerProcess> {
+    return ServerProcess.spawn('bare Koa server', [path.join(ROOT, 'bench/bare-koa.ts')], placement, options.timeoutMs);
+  }
+
+  private static async spawn(label: string, scriptArgs: string[], placement: Placement, timeoutMs = 60_000): Promise<ServerProcess> {
+    const args = ['--import', 'tsx', '--conditions=koa-oidc-bff-source', '--expose-gc', ...scriptArgs];
     const [cmd, argv] = nodeCommand(placement.serverCpus, args);
     const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<ReadyMessage>((resolve, reject) => {
-      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`server (${store}) not ready within ${options.timeoutMs ?? 60_000} ms`)); }, options.timeoutMs ?? 60_000);
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server (${store}) exited with ${code} before it was ready`)); });
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${label} not ready within ${timeoutMs} ms`)); }, timeoutMs);
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${label} exited with ${code} before it was ready`)); });
       child.on('message', (m: ReadyMessage) => {
         if (m.type === 'ready') { clearTimeout(timer); resolve(m); }
       });
@@ -118,7 +131,7 @@ export class ServerProcess {
 export async function runLoad(plan: LoadPlan, placement: Placement): Promise<LoadResult[]> {
   const [cmd, argv] = nodeCommand(placement.loadCpus, ['--import', 'tsx', '--conditions=koa-oidc-bff-source', path.join(ROOT, 'bench/load-worker.ts')]);
   const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-  const budgetMs = plan.targets.length * (plan.warmupSeconds + plan.rounds * plan.seconds) * 1000 + 60_000;
+  const budgetMs = plan.targets.reduce((ms, t) => ms + ((t.warmup === false ? 0 : plan.warmupSeconds) + plan.rounds * plan.seconds) * 1000 + (plan.rounds + 1) * (plan.settleMs ?? 0), 60_000);
   const chunks: Buffer[] = [];
   child.stdout!.on('data', (c: Buffer) => chunks.push(c));
   child.stdin!.end(JSON.stringify(plan));

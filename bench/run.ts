@@ -4,10 +4,15 @@
  * scale and memory, for each store; prints one table and writes the same figures as JSON to
  * bench/results/. See the README's "Performance" section.
  *
+ * The reference: a bare Koa 3 server with the same two routes (bench/bare-koa.ts), started like
+ * the app servers and pinned to the same core; every throughput is printed as a ratio to it.
+ *
  * Per store: a server process (bench/server.ts: dev-idp + app, pinned to CPU 0) is started; real
  * sessions are created through the real login flow; the store is filled with synthetic copies of
  * a real session up to the small size; autocannon (bench/load-worker.ts, its own process on the
- * other CPU) measures /healthz and /api/hello; then memory, and the large size.
+ * other CPU) measures bare Koa's /healthz and /api/hello, the app's /healthz and authenticated
+ * /api/hello (JSON and htmx), interleaved in one load plan, one server at a time, then /api/hello of
+ * both at 50 connections for the p99 comparison; then the hot record's size, memory, and the large size.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,13 +21,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoginFigures, RunFigures, ScalePoint, StoreFigures, ThroughputFigures, WireFigures } from './figures.ts';
 import { TARGETS } from './figures.ts';
-import type { LoadPlan, LoadTarget } from './load-worker.ts';
+import type { LoadPlan, LoadResult, LoadTarget } from './load-worker.ts';
 import { ACCOUNTS, concurrentLogins, loginMany, loginOnce, sequentialLogins, type Login } from './logins.ts';
 import { choosePlacement, ROOT, runLoad, ServerProcess, type Placement } from './processes.ts';
-import type { FillResult, LookupResult, MemoryResult, StoreName } from './protocol.ts';
+import type { FillResult, HotRecordResult, LookupResult, MemoryResult, StoreName } from './protocol.ts';
 import { checkScratchDb, DEFAULT_BENCH_REDIS_URL, emptyScratchDb } from './redis-scratch.ts';
 import { renderReport } from './report.ts';
 import { round } from './stats.ts';
+import { checkTargets } from './targets.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,9 +46,13 @@ const redisUrl = args['redis-url'] ?? process.env.BENCH_REDIS_URL ?? DEFAULT_BEN
 
 const S = {
   connections: 32,
+  /** Connections of the p99 comparison with bare Koa. */
+  p99Connections: TARGETS.p99Connections,
   warmupSeconds: quick ? 1 : 3,
   seconds: quick ? 2 : 10,
   rounds: quick ? 1 : 2,
+  /** Idle time before each load run (the servers share one core: the last one's after-load work stays out of the next run). */
+  settleMs: 300,
   sessions: 100,
   smallSize: 1000,
   largeSize: Number(args.large ?? (quick ? 50_000 : 1_000_000)),
@@ -56,7 +66,10 @@ const S = {
   memorySessions: 10_000,
 };
 const SCALE_STORES: StoreName[] = ['sqlite', 'redis'];
-const API_HEADERS = { 'hx-request': 'true' };
+/** An authenticated API call asking for JSON (the CSRF header the app requires of /api/* calls that are not htmx). */
+const JSON_HEADERS = { 'x-csrf': '1', accept: 'application/json' };
+/** An htmx call: the app answers with the HTML fragment. */
+const HTMX_HEADERS = { 'hx-request': 'true' };
 
 /** Rejects when `promise` takes longer than `ms`: every phase is bounded. */
 function bounded<T>(label: string, ms: number, promise: Promise<T>): Promise<T> {
@@ -83,13 +96,20 @@ async function measureLogins(appUrl: string): Promise<{ figures: LoginFigures; l
   };
 }
 
-/** The Cookie header of an authenticated API call and the Set-Cookie lines of its response. */
+/**
+ * The Cookie header of an authenticated API call and the Set-Cookie lines of its responses (one
+ * JSON, one htmx). Also checks that each kind of call gets its kind of answer, so the load below
+ * measures what it says.
+ */
 async function measureWire(login: Login): Promise<WireFigures> {
-  const first = await login.agent.hx('/api/hello', '/');
-  if (first.statusCode !== 200) throw new Error(`/api/hello answered ${first.statusCode}`);
-  // An ordinary call: not the first after login.
-  const response = await login.agent.hx('/api/hello', '/');
-  const setCookie = response.headers['set-cookie'] ?? [];
+  const get = (headers: Record<string, string>) => login.agent.http.get(login.agent.url('/api/hello'), { headers });
+  for (const [kind, headers, type] of [['JSON', JSON_HEADERS, 'application/json'], ['htmx', HTMX_HEADERS, 'text/html']] as const) {
+    const first = await get(headers);
+    const contentType = first.headers['content-type'] ?? '';
+    if (first.statusCode !== 200 || !contentType.startsWith(type)) throw new Error(`/api/hello (${kind}) answered ${first.statusCode} ${contentType}, not 200 ${type}`);
+  }
+  // Ordinary calls: not the first after login.
+  const setCookie = [await get(JSON_HEADERS), await get(HTMX_HEADERS)].flatMap((r) => r.headers['set-cookie'] ?? []);
   return {
     cookieHeaderBytes: Buffer.byteLength(`Cookie: ${login.cookie}\r\n`),
     cookieValueBytes: Buffer.byteLength(login.cookie),
@@ -100,14 +120,52 @@ async function measureWire(login: Login): Promise<WireFigures> {
 }
 
 function loadPlan(server: ServerProcess, targets: LoadTarget[], rounds = S.rounds): LoadPlan {
-  return { url: server.ready.appUrl, serverPid: server.ready.pid, connections: S.connections, warmupSeconds: S.warmupSeconds, seconds: S.seconds, rounds, targets };
+  return { url: server.ready.appUrl, serverPid: server.ready.pid, connections: S.connections, warmupSeconds: S.warmupSeconds, seconds: S.seconds, rounds, settleMs: S.settleMs, targets };
 }
 
-function checkLoad(results: { name: string; non2xx: number; errors: number; requests: number }[]): void {
+/** Runs `plan` and returns its results by target name; throws when any target had errors or non-2xx answers. */
+async function runChecked(plan: LoadPlan, placement: Placement): Promise<Map<string, LoadResult>> {
+  const results = await runLoad(plan, placement);
   for (const r of results) {
     if (r.requests === 0 || r.non2xx > 0 || r.errors > 0) throw new Error(`load on ${r.name}: ${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors`);
   }
+  return new Map(results.map((r) => [r.name, r]));
 }
+
+function pick(results: Map<string, LoadResult>, name: string): LoadResult {
+  const r = results.get(name);
+  if (!r) throw new Error(`load: no result for ${name}`);
+  return r;
+}
+
+/**
+ * The load targets of one store: bare Koa's and the app's endpoints, interleaved so each app
+ * figure has its bare Koa figure measured right next to it (one server under load at a time).
+ * Bare Koa's /api/hello gets the same request as the authenticated JSON call (cookie and headers,
+ * which it ignores), so only the servers' work differs. The 50-connection runs follow; they need
+ * no warm-up of their own (the same server and path were just warmed up).
+ * @param full false: only what the large-size run reports (bare /api/hello, app /healthz and /api/hello).
+ */
+function storeTargets(bare: ServerProcess, cookies: string[], full = true): LoadTarget[] {
+  const b = { url: bare.ready.appUrl, serverPid: bare.ready.pid };
+  const json: LoadTarget = { name: 'hello-json', path: '/api/hello', headers: JSON_HEADERS, cookies };
+  const htmx: LoadTarget = { name: 'hello-htmx', path: '/api/hello', headers: HTMX_HEADERS, cookies };
+  const bareHello: LoadTarget = { ...json, ...b, name: 'bare-hello' };
+  const at50 = { connections: S.p99Connections, warmup: false };
+  if (!full) return [bareHello, { name: 'healthz', path: '/healthz' }, json, htmx];
+  return [
+    { name: 'bare-healthz', path: '/healthz', ...b },
+    { name: 'healthz', path: '/healthz' },
+    bareHello,
+    json,
+    htmx,
+    { ...bareHello, ...at50, name: 'bare-hello-50' },
+    { ...json, ...at50, name: 'hello-json-50' },
+    { ...htmx, ...at50, name: 'hello-htmx-50' },
+  ];
+}
+
+const cpuRatio = (a: LoadResult, b: LoadResult) => (a.serverCpuUsPerRequest && b.serverCpuUsPerRequest ? round(a.serverCpuUsPerRequest / b.serverCpuUsPerRequest, 3) : undefined);
 
 /** Starts the server for `store` (after checking the Redis scratch database); resolves to it or to why not. */
 async function startServer(store: StoreName, placement: Placement): Promise<ServerProcess | string> {
@@ -122,7 +180,7 @@ async function startServer(store: StoreName, placement: Placement): Promise<Serv
   }
 }
 
-async function benchStore(store: StoreName, started: ServerProcess | string, placement: Placement, profileDir: string | undefined, measureLoginTimes: boolean): Promise<StoreFigures> {
+async function benchStore(store: StoreName, started: ServerProcess | string, bare: ServerProcess, placement: Placement, profileDir: string | undefined, measureLoginTimes: boolean): Promise<StoreFigures> {
   if (typeof started === 'string') return { store, skipped: started };
   const server = started;
   const figures: StoreFigures = { store, storeKind: server.ready.storeKind };
@@ -144,27 +202,43 @@ async function benchStore(store: StoreName, started: ServerProcess | string, pla
     if (new Set(sessions.map((l) => l.cookie)).size !== S.sessions) throw new Error('session cookies are not distinct');
 
     figures.wire = await measureWire(sessions[0]!);
+    // The newest real login of the first account: created by the real login flow above.
+    figures.hotRecord = await server.request<HotRecordResult>({ cmd: 'hot-record', sub: ACCOUNTS[0].sub }, 10_000);
 
     const templateSub = ACCOUNTS[0].sub;
     let synthetic = Math.max(0, S.smallSize - realSessions);
     await server.request<FillResult>({ cmd: 'fill', templateSub, from: 0, to: synthetic }, 120_000);
 
-    log(`${store}: throughput /healthz vs /api/hello with ${S.sessions} sessions (${S.smallSize} stored)`);
-    const hello: LoadTarget = { name: 'hello', path: '/api/hello', headers: API_HEADERS, cookies: sessions.map((l) => l.cookie) };
-    const [healthz, helloResult] = await runLoad(loadPlan(server, [{ name: 'healthz', path: '/healthz' }, hello]), placement);
-    checkLoad([healthz!, helloResult!]);
+    log(`${store}: throughput: bare Koa and app /healthz, /api/hello (JSON, htmx) with ${S.sessions} sessions (${S.smallSize} stored), then /api/hello at ${S.p99Connections} connections`);
+    const cookies = sessions.map((l) => l.cookie);
+    const results = await runChecked(loadPlan(server, storeTargets(bare, cookies)), placement);
+    const r = (name: string) => pick(results, name);
+    const bareFigures = { healthz: r('bare-healthz'), hello: r('bare-hello'), hello50: r('bare-hello-50') };
+    const healthz = r('healthz');
+    const helloJson = r('hello-json');
+    const helloHtmx = r('hello-htmx');
     const throughput: ThroughputFigures = {
-      hello: helloResult!, healthz: healthz!, ratio: round(helloResult!.rps / healthz!.rps, 3),
-      cpuRatio: healthz!.serverCpuUsPerRequest && helloResult!.serverCpuUsPerRequest ? round(healthz!.serverCpuUsPerRequest / helloResult!.serverCpuUsPerRequest, 3) : undefined,
-      target: TARGETS.ratio[store], sessions: S.sessions, storedSessions: S.smallSize,
+      bare: bareFigures, healthz, helloJson, helloHtmx, helloJson50: r('hello-json-50'), helloHtmx50: r('hello-htmx-50'),
+      vsBare: {
+        healthz: round(healthz.rps / bareFigures.healthz.rps, 3),
+        helloJson: round(helloJson.rps / bareFigures.hello.rps, 3),
+        helloHtmx: round(helloHtmx.rps / bareFigures.hello.rps, 3),
+      },
+      p99VsBare: {
+        helloJson: round(r('hello-json-50').p99Ms / bareFigures.hello50.p99Ms, 3),
+        helloHtmx: round(r('hello-htmx-50').p99Ms / bareFigures.hello50.p99Ms, 3),
+      },
+      ratio: { json: round(helloJson.rps / healthz.rps, 3), htmx: round(helloHtmx.rps / healthz.rps, 3) },
+      cpuRatio: { json: cpuRatio(healthz, helloJson), htmx: cpuRatio(healthz, helloHtmx) },
+      sessions: S.sessions, storedSessions: S.smallSize,
     };
     figures.throughput = throughput;
-    if (profileDir) figures.profiles = await profileLoad(server, [{ name: 'healthz', path: '/healthz' }, hello], placement, profileDir, store);
+    if (profileDir) figures.profiles = await profileLoad(server, storeTargets(bare, cookies, false).slice(1), placement, profileDir, store);
 
     const lookupsAt = (population: number) => server.request<LookupResult>({ cmd: 'lookups', population, count: S.lookups, warmup: 1000 }, 120_000);
     const small: ScalePoint = {
-      storedSessions: S.smallSize, lookup: await lookupsAt(synthetic), helloRps: helloResult!.rps, helloP99Ms: helloResult!.p99Ms,
-      healthzRps: healthz!.rps, helloCpuUs: helloResult!.serverCpuUsPerRequest,
+      storedSessions: S.smallSize, lookup: await lookupsAt(synthetic), helloRps: helloHtmx.rps, helloP99Ms: helloHtmx.p99Ms, helloJsonRps: helloJson.rps,
+      healthzRps: healthz.rps, bareHelloRps: bareFigures.hello.rps, helloCpuUs: helloHtmx.serverCpuUsPerRequest,
     };
     figures.scale = { small };
 
@@ -173,8 +247,10 @@ async function benchStore(store: StoreName, started: ServerProcess | string, pla
     synthetic += S.memorySessions;
     figures.memory = {
       ...memory,
-      perSessionBytes: Math.round((memory.rssAfter - memory.rssBefore) / memory.created),
-      how: `${memory.created.toLocaleString('en-US')} copies of a real login's session created with store.create in the server process (${Math.round(memory.fillMs)} ms); RSS of the app's process (the dev-idp runs in its own), after a full GC, with ${S.smallSize} sessions stored before`,
+      heapPerSessionBytes: Math.round((memory.heapAfter - memory.heapBefore) / memory.created),
+      rssPerSessionBytes: Math.round((memory.rssAfter - memory.rssBefore) / memory.created),
+      rssPer10kBytes: Math.round(((memory.rssAfter - memory.rssBefore) / memory.created) * 10_000),
+      how: `${memory.created.toLocaleString('en-US')} copies of a real login's session (hot record and its ${memory.tokenRecordBytes.toLocaleString('en-US')}-byte token record) created with store.create in the server process (${Math.round(memory.fillMs)} ms); RSS and heap of the app's process (the dev-idp runs in its own), after a full GC, with ${S.smallSize} sessions stored before`,
     };
 
     if (SCALE_STORES.includes(store)) {
@@ -184,13 +260,16 @@ async function benchStore(store: StoreName, started: ServerProcess | string, pla
       log(`${store}: ${Math.round(fill.ms / 1000)} s (${fill.method})`);
       synthetic = to;
       const lookup = await lookupsAt(synthetic);
-      let large: ScalePoint = { storedSessions: S.largeSize, lookup, helloRps: undefined, helloP99Ms: undefined, healthzRps: undefined, helloCpuUs: undefined };
+      let large: ScalePoint = { storedSessions: S.largeSize, lookup, helloRps: undefined, helloP99Ms: undefined, helloJsonRps: undefined, healthzRps: undefined, bareHelloRps: undefined, helloCpuUs: undefined };
       if (S.largeThroughput) {
         await server.request({ cmd: 'gc' }, 30_000);
-        log(`${store}: throughput /healthz vs /api/hello at ${S.largeSize.toLocaleString('en-US')} sessions`);
-        const [healthzLarge, helloLarge] = await runLoad(loadPlan(server, [{ name: 'healthz', path: '/healthz' }, hello]), placement);
-        checkLoad([healthzLarge!, helloLarge!]);
-        large = { ...large, helloRps: helloLarge!.rps, helloP99Ms: helloLarge!.p99Ms, healthzRps: healthzLarge!.rps, helloCpuUs: helloLarge!.serverCpuUsPerRequest };
+        log(`${store}: throughput: bare Koa /api/hello, app /healthz and /api/hello at ${S.largeSize.toLocaleString('en-US')} sessions`);
+        const atLarge = await runChecked(loadPlan(server, storeTargets(bare, cookies, false)), placement);
+        const hello = pick(atLarge, 'hello-htmx');
+        large = {
+          ...large, helloRps: hello.rps, helloP99Ms: hello.p99Ms, helloJsonRps: pick(atLarge, 'hello-json').rps, healthzRps: pick(atLarge, 'healthz').rps,
+          bareHelloRps: pick(atLarge, 'bare-hello').rps, helloCpuUs: hello.serverCpuUsPerRequest,
+        };
       }
       figures.scale = {
         small, large, fillMs: Math.round(fill.ms), fillMethod: fill.method,
@@ -247,17 +326,33 @@ async function main(): Promise<void> {
     machine: { nproc: placement.cores, cpuModel, node: process.version, platform: `${os.type()} ${os.release()}`, loadAverage: os.loadavg() },
     placement: placement.describe,
     commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' (with uncommitted changes)' : ''}`,
-    settings: { connections: S.connections, warmupSeconds: S.warmupSeconds, seconds: S.seconds, rounds: S.rounds, sessions: S.sessions, smallSize: S.smallSize, largeSize: S.largeSize, largeThroughput: S.largeThroughput, lookups: S.lookups },
+    settings: { connections: S.connections, p99Connections: S.p99Connections, warmupSeconds: S.warmupSeconds, seconds: S.seconds, rounds: S.rounds, settleMs: S.settleMs, sessions: S.sessions, smallSize: S.smallSize, largeSize: S.largeSize, largeThroughput: S.largeThroughput, lookups: S.lookups },
+    bareKoa: { pid: 0, url: '' },
     stores: [],
+    checks: [],
   };
   log(`cores: ${placement.describe}`);
   // All servers start at once, before any measurement: their start-up never overlaps a measured phase.
-  log(`starting dev-idp + app for ${stores.join(', ')}`);
-  const servers = await Promise.all(stores.map((store) => startServer(store, placement)));
-  for (const [i, store] of stores.entries()) {
-    // --quick: login round trip on the first store only (each store still gets its 100 real logins).
-    run.stores.push(await benchStore(store, servers[i]!, placement, profileDir, !quick || i === 0));
+  log(`starting the bare Koa reference, and dev-idp + app for ${stores.join(', ')}`);
+  const [bare, ...servers] = await Promise.all([
+    ServerProcess.startBareKoa(placement).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+    ...stores.map((store) => startServer(store, placement)),
+  ]);
+  if (bare instanceof Error) {
+    for (const s of servers) if (s instanceof ServerProcess) await s.close();
+    throw new Error(`the bare Koa reference did not start: ${bare.message}`);
   }
+  run.bareKoa = { pid: bare.ready.pid, url: bare.ready.appUrl };
+  try {
+    for (const [i, store] of stores.entries()) {
+      // --quick: login round trip on the first store only (each store still gets its 100 real logins).
+      run.stores.push(await benchStore(store, servers[i]!, bare, placement, profileDir, !quick || i === 0));
+    }
+  } finally {
+    await bare.close();
+  }
+  run.machine.loadAverageEnd = os.loadavg();
+  run.checks = checkTargets(run);
   const report = renderReport(run);
   process.stdout.write(`${report}\n`);
   const dir = path.join(ROOT, 'bench/results');

@@ -22,10 +22,10 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { createStore } from '../src/session/create-store.ts';
 import type { SessionStore } from 'koa-oidc-bff';
-import { BENCH_CLIENT, BENCH_SESSION_SECRET, type Command, type FillResult, type LookupResult, type MemoryResult, type ReadyMessage, type Reply, type StoreName } from './protocol.ts';
+import { BENCH_CLIENT, BENCH_SESSION_SECRET, type Command, type FillResult, type HotRecordResult, type LookupResult, type MemoryResult, type ReadyMessage, type Reply, type StoreName } from './protocol.ts';
 import { bulkFill } from './bulk-fill.ts';
 import { percentile } from './stats.ts';
-import { fillStore, syntheticId } from './synthetic-sessions.ts';
+import { fillStore, syntheticId, type SessionTemplate } from './synthetic-sessions.ts';
 
 const storeName = process.argv[2] as StoreName;
 const redisUrl = process.argv[3] && process.argv[3] !== '-' ? process.argv[3] : undefined;
@@ -41,8 +41,8 @@ const storeEnv: Record<string, string> = {
   SESSION_SQLITE_PATH: path.join(dataDir, 'sessions.sqlite'),
   ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
 };
-// pino's own sync destination, as pino() uses for stdout in production; typed as a stream for createLogger.
-const devNull = pino.destination({ dest: '/dev/null', sync: true }) as unknown as NodeJS.WritableStream;
+// The destination src/log.ts uses for stdout in production (asynchronous, buffered), into /dev/null.
+const devNull = pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }) as unknown as NodeJS.WritableStream;
 const logger = createLogger({ level: 'info', destination: devNull });
 // Listen first: the app's URL (its port) goes into the IdP's client registration and the app's config.
 const server = http.createServer();
@@ -86,14 +86,16 @@ process.on('disconnect', () => void shutdown());
 async function handle(message: Command): Promise<unknown> {
   switch (message.cmd) {
     case 'fill': {
-      const record = await template(message.templateSub);
-      if (message.bulk) return (await bulkFill(store, record, message.from, message.to, { sqlitePath: config.sqlitePath, redisUrl: config.redisUrl })) satisfies FillResult;
-      return { ms: await fillStore(store, record, message.from, message.to), method: 'store.create, 100 at a time' } satisfies FillResult;
+      const copied = await template(message.templateSub);
+      if (message.bulk) return (await bulkFill(store, copied, message.from, message.to, { sqlitePath: config.sqlitePath, redisUrl: config.redisUrl })) satisfies FillResult;
+      return { ms: await fillStore(store, copied, message.from, message.to), method: 'store.create, 100 at a time' } satisfies FillResult;
     }
     case 'lookups':
       return lookups(store, message.population, message.count, message.warmup);
     case 'memory':
       return memory(message.templateSub, message.from, message.count);
+    case 'hot-record':
+      return hotRecord(message.sub);
     case 'gc':
       (globalThis as { gc?: () => void }).gc?.();
       return {};
@@ -116,11 +118,38 @@ async function handle(message: Command): Promise<unknown> {
   }
 }
 
-/** A live session of `sub` (from a real login) to copy. */
-async function template(sub: string) {
-  const [record] = await store.listBySub(sub, Date.now());
-  if (!record) throw new Error(`no live session of ${sub} to use as a template: log in first`);
-  return record;
+/** The newest live session of `sub` (from a real login) to copy: its hot record through store.get, and its token record. */
+async function template(sub: string): Promise<SessionTemplate> {
+  const [listed] = await store.listBySub(sub, Date.now());
+  if (!listed) throw new Error(`no live session of ${sub} to use as a template: log in first`);
+  const record = await store.get(listed.id, Date.now());
+  if (!record) throw new Error(`the session of ${sub} listed by listBySub is not found by store.get`);
+  return { record, tokens: await store.getTokens(listed.id, Date.now()) };
+}
+
+/**
+ * The hot record of the newest real login of `sub`: what `store.get` returns, which every
+ * authenticated request reads: `JSON.stringify(record.data)` plus its metadata (the values of the
+ * record's other fields, as text). The token record (`store.getTokens`) is reported apart.
+ */
+async function hotRecord(sub: string): Promise<HotRecordResult> {
+  const { record, tokens } = await template(sub);
+  const { data, ...metadata } = record;
+  const fieldBytes: Record<string, number> = {};
+  let metadataBytes = 0;
+  for (const [key, value] of Object.entries(metadata)) {
+    if (value === undefined) continue;
+    fieldBytes[key] = Buffer.byteLength(String(value));
+    metadataBytes += fieldBytes[key];
+  }
+  for (const [key, value] of Object.entries(data)) if (value !== undefined) fieldBytes[`data.${key}`] = Buffer.byteLength(JSON.stringify(value));
+  const dataBytes = Buffer.byteLength(JSON.stringify(data));
+  return {
+    dataBytes, metadataBytes, totalBytes: dataBytes + metadataBytes, recordJsonBytes: Buffer.byteLength(JSON.stringify(record)),
+    dataKeys: Object.keys(data), fieldBytes,
+    userAgentBytes: Buffer.byteLength(record.userAgent),
+    tokenRecordBytes: tokens ? Buffer.byteLength(JSON.stringify(tokens)) : 0,
+  };
 }
 
 /** Times store.get of random synthetic sessions, one after another, with process.hrtime. */
@@ -140,19 +169,29 @@ async function lookups(s: SessionStore, population: number, count: number, warmu
   return { p50Us: percentile(times, 50), p99Us: percentile(times, 99), meanUs: sum / count, count };
 }
 
-/** RSS and heap (after a full GC) before and after creating `count` sessions through store.create. */
+/** RSS and heap (after a full GC) before and after creating `count` sessions (with their token records) through store.create. */
 async function memory(sub: string, from: number, count: number): Promise<MemoryResult> {
   const gc = (globalThis as { gc?: () => void }).gc;
-  const sample = () => {
-    gc?.();
-    const m = process.memoryUsage();
-    return { rss: m.rss, heap: m.heapUsed };
+  // Full GCs until RSS settles (V8 gives freed pages back to the OS over several collections,
+  // e.g. the garbage of a load run just before): otherwise RSS can shrink across the fill.
+  const sample = async () => {
+    let rss = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 10; i++) {
+      gc?.();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const now = process.memoryUsage.rss();
+      const settled = Math.abs(now - rss) < 256 * 1024;
+      rss = now;
+      if (settled) break;
+    }
+    return { rss, heap: process.memoryUsage().heapUsed };
   };
-  const record = await template(sub);
-  const before = sample();
-  const fillMs = await fillStore(store, record, from, from + count);
-  const after = sample();
-  return { rssBefore: before.rss, rssAfter: after.rss, heapBefore: before.heap, heapAfter: after.heap, created: count, fillMs };
+  const copied = await template(sub);
+  const before = await sample();
+  const fillMs = await fillStore(store, copied, from, from + count);
+  const after = await sample();
+  const tokenRecordBytes = copied.tokens ? Buffer.byteLength(JSON.stringify(copied.tokens)) : 0;
+  return { rssBefore: before.rss, rssAfter: after.rss, heapBefore: before.heap, heapAfter: after.heap, created: count, fillMs, tokenRecordBytes };
 }
 
 let closing = false;

@@ -1,10 +1,20 @@
 /**
- * Synthetic sessions for the store-scale and memory phases: copies of a real login's record (same
- * claims, tokens and size) under deterministic ids, so the server can fill a store with a million
+ * Synthetic sessions for the store-scale and memory phases: copies of a real login's session (same
+ * hot record and token record, same sizes) under deterministic ids, so the server can fill a store with a million
  * of them and later pick random ones to look up without keeping a million ids in memory.
  */
 import { createHash } from 'node:crypto';
 import type { SessionRecord, SessionStore } from 'koa-oidc-bff';
+
+/** A session's token record, as `store.create` takes it (the package exports no name for it). */
+export type TokenRecord = NonNullable<Parameters<SessionStore['create']>[1]>;
+
+/** A real login's session to copy: its hot record (`store.get`) and its token record (`store.getTokens`). */
+export interface SessionTemplate {
+  record: SessionRecord;
+  /** Undefined when the store has no token record for it. */
+  tokens: TokenRecord | undefined;
+}
 
 /** The id of synthetic session `i`: 32 base64url characters, like a real id (192 bits). */
 export function syntheticId(i: number): string {
@@ -31,17 +41,17 @@ export function syntheticRecord(i: number, template: SessionRecord, now: number)
 
 /**
  * Creates synthetic sessions `from` (inclusive) to `to` (exclusive) through the store's own
- * `create`, `batch` at a time in flight (the Redis client pipelines them; few enough to stay within its 1 s command timeout on a busy machine; SQLite and memory run
+ * `create` (each with a copy of the template's token record), `batch` at a time in flight (the Redis client pipelines them; few enough to stay within its 1 s command timeout on a busy machine; SQLite and memory run
  * them back to back).
  * @returns the wall time taken, in milliseconds.
  */
-export async function fillStore(store: SessionStore, template: SessionRecord, from: number, to: number, batch = 100): Promise<number> {
+export async function fillStore(store: SessionStore, template: SessionTemplate, from: number, to: number, batch = 100): Promise<number> {
   const start = performance.now();
   const now = Date.now();
   for (let i = from; i < to; i += batch) {
     const end = Math.min(to, i + batch);
     const pending: Promise<void>[] = [];
-    for (let j = i; j < end; j++) pending.push(store.create(syntheticRecord(j, template, now)));
+    for (let j = i; j < end; j++) pending.push(store.create(syntheticRecord(j, template.record, now), template.tokens));
     await Promise.all(pending);
   }
   return performance.now() - start;

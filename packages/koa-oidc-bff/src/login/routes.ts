@@ -97,10 +97,11 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const tx = await transactions.take(ctx, state);
     if (!tx) {
       // The same browser re-sending the callback of the login that created its session: land back on the page.
-      const current = userSession(ctx);
-      if (current && current.loginState === digest(state)) {
+      const record = sessionState(ctx).record;
+      const cold = record && userSession(ctx) ? await store.getTokens(record.id, now()) : undefined;
+      if (cold && cold.loginState === digest(state) && typeof cold.returnTo === 'string') {
         ctx.status = 303;
-        ctx.redirect(current.returnTo);
+        ctx.redirect(cold.returnTo);
         return;
       }
       throw loginFailure('ERR_LOGIN_STATE_UNKNOWN', '/');
@@ -119,19 +120,20 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     }
     const claims = result.claims as Record<string, unknown>;
     // Tokens and the full claim set go to the token record; the session holds the small hot part.
+    // So is what only a replayed callback needs (`loginState`, `returnTo`); the IdP session id
+    // (`sid`) is a column of the record, indexed for back-channel logout.
     markSessionCreation(ctx, {
       claims,
       idToken: result.idToken,
       accessToken: result.accessToken,
       refreshToken: result.refreshToken,
       accessTokenExpiresAt: result.accessTokenExpiresAt,
-    });
-    writeUserSession(ctx, {
-      user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
-      sid: stringClaim(claims.sid),
-      csrfSecret: newCsrfSecret(),
       loginState: digest(state),
       returnTo: tx.returnTo,
+    }, stringClaim(claims.sid));
+    writeUserSession(ctx, {
+      user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
+      csrfSecret: newCsrfSecret(),
     });
     // A new session id at every login (session fixation, OWASP ASVS 3.2.1).
     await regenerateSession(ctx);

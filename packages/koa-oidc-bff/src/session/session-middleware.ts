@@ -47,8 +47,8 @@ export interface SessionState {
 }
 
 const STATE = new WeakMap<Koa.Context, SessionState>();
-/** Requests whose next save creates a login, with the token record to store beside it. */
-const CREATING = new WeakMap<Koa.Context, TokenRecord | undefined>();
+/** Requests whose next save creates a login, with the token record and IdP session id to store beside it. */
+const CREATING = new WeakMap<Koa.Context, { tokens: TokenRecord | undefined; sid: string | undefined }>();
 /** Safe requests: the hot record loaded by the lean path, and whether the request ended the session. */
 const LEAN = new WeakMap<Koa.Context, { data: Record<string, unknown> | undefined; ended: boolean }>();
 /** Methods that never change state (RFC 9110 9.2.1): their requests take the lean path. */
@@ -109,9 +109,10 @@ export function assertSessionLoaded(ctx: Koa.Context): void {
 /**
  * Marks that the next save of this request's session creates a new record (a login), stored
  * together with `tokens` (the session's token record) in one store call.
+ * @param sid the IdP session id (`sid` claim), indexed for back-channel logout.
  */
-export function markSessionCreation(ctx: Koa.Context, tokens?: TokenRecord): void {
-  CREATING.set(ctx, tokens);
+export function markSessionCreation(ctx: Koa.Context, tokens?: TokenRecord, sid?: string): void {
+  CREATING.set(ctx, { tokens, sid });
 }
 
 /** 192 random bits, base64url: short enough to keep the cookie under 100 bytes, far beyond guessing. */
@@ -171,14 +172,14 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
     async set(id: string, sess: Record<string, unknown>, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
       const data = storable(sess);
       if (ctx && CREATING.has(ctx)) {
-        const tokens = CREATING.get(ctx);
+        const { tokens, sid } = CREATING.get(ctx)!;
         CREATING.delete(ctx);
         const t = now();
         const user = sess.user as { sub?: unknown } | undefined;
         const record: SessionRecord = {
           id,
           sub: String(user?.sub ?? ''),
-          sid: typeof sess.sid === 'string' ? sess.sid : undefined,
+          sid,
           createdAt: t,
           lastSeenAt: t,
           idleExpiresAt: Math.min(t + idleMs, t + absoluteMs),

@@ -19,14 +19,8 @@ export interface SessionUser {
  */
 export interface UserSessionData {
   user: SessionUser;
-  /** IdP session id (`sid` claim), for back-channel logout. */
-  sid: string | undefined;
   /** Secret behind the per-session CSRF tokens (csrf package). */
   csrfSecret: string;
-  /** Digest of the `state` that created this session: a replayed callback of this login lands back on the page. */
-  loginState: string;
-  /** Where the login that created this session returned to. */
-  returnTo: string;
 }
 
 type SessionHolder = { session: (Partial<UserSessionData> & Record<string, unknown>) | null };

@@ -42,7 +42,7 @@ const storeEnv: Record<string, string> = {
   ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
 };
 // The destination src/log.ts uses for stdout in production (asynchronous, buffered), into /dev/null.
-const devNull = pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }) as unknown as NodeJS.WritableStream;
+const devNull = pino.destination({ dest: '/dev/null', sync: false }) as unknown as NodeJS.WritableStream;
 const logger = createLogger({ level: 'info', destination: devNull });
 // Listen first: the app's URL (its port) goes into the IdP's client registration and the app's config.
 const server = http.createServer();

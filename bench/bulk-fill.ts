@@ -22,18 +22,18 @@ function sqliteFill(file: string, template: SessionTemplate, from: number, to: n
     const columns = (db.pragma('table_info(sessions)') as { name: string }[]).map((c) => c.name);
     const missing = SQLITE_COLUMNS.filter((c) => !columns.includes(c));
     if (missing.length > 0) throw new Error(`bulk fill: the sessions table has no column ${missing.join(', ')}; update bench/bulk-fill.ts to the store's schema`);
-    // Schema version 2: the token record in its own column.
-    const withTokens = columns.includes('tokens');
-    if (template.tokens && !withTokens) throw new Error('bulk fill: the store has token records but the sessions table no `tokens` column; update bench/bulk-fill.ts to the store\'s schema');
-    const names = withTokens ? [...SQLITE_COLUMNS, 'tokens'] : SQLITE_COLUMNS;
-    const insert = db.prepare(`INSERT INTO sessions (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`);
+    // Schema version 2: the token record in the table `session_tokens`.
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    if (template.tokens && !tables.includes('session_tokens')) throw new Error('bulk fill: the store has token records but no `session_tokens` table; update bench/bulk-fill.ts to the store\'s schema');
+    const insert = db.prepare(`INSERT INTO sessions (${SQLITE_COLUMNS.join(', ')}) VALUES (${SQLITE_COLUMNS.map(() => '?').join(', ')})`);
+    const insertTokens = template.tokens ? db.prepare('INSERT INTO session_tokens (id, tokens) VALUES (?, ?)') : undefined;
     const tokens = template.tokens ? JSON.stringify(template.tokens) : null;
     const now = Date.now();
     const batch = db.transaction((start: number, end: number) => {
       for (let i = start; i < end; i++) {
         const r = syntheticRecord(i, template.record, now);
-        const values = [r.id, r.sub, r.sid ?? null, r.createdAt, r.lastSeenAt, r.idleExpiresAt, r.absoluteExpiresAt, Math.min(r.idleExpiresAt, r.absoluteExpiresAt), r.userAgent, JSON.stringify(r.data)];
-        insert.run(...(withTokens ? [...values, tokens] : values));
+        insert.run(r.id, r.sub, r.sid ?? null, r.createdAt, r.lastSeenAt, r.idleExpiresAt, r.absoluteExpiresAt, Math.min(r.idleExpiresAt, r.absoluteExpiresAt), r.userAgent, JSON.stringify(r.data));
+        insertTokens?.run(r.id, tokens);
       }
     });
     for (let i = from; i < to; i += 20_000) batch(i, Math.min(to, i + 20_000));

@@ -6,7 +6,7 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import { createSqliteStore } from 'koa-oidc-bff/stores/sqlite';
 import { StoreUnavailableError } from 'koa-oidc-bff';
-import { sampleRecord } from 'koa-oidc-bff/testing';
+import { sampleRecord, sampleTokens } from 'koa-oidc-bff/testing';
 
 function tempFile(t: import('ava').ExecutionContext): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bff-sqlite-'));
@@ -70,4 +70,51 @@ test('a locked database rejects with StoreUnavailableError (a 503), not a driver
   }
   t.true(await store.update(record.id, { a: 1 }), 'works again once the lock is gone');
   await store.close();
+});
+
+test('the token record lives in its own table (the rows every request reads stay small) and leaves with its session, whatever deletes it', async (t) => {
+  const file = tempFile(t);
+  const store = createSqliteStore(file);
+  const a = sampleRecord();
+  const b = sampleRecord({ sub: a.sub });
+  const c = sampleRecord();
+  await store.create(a, sampleTokens());
+  await store.create(b, sampleTokens());
+  await store.create(c, sampleTokens());
+  const db = new Database(file, { readonly: true });
+  t.teardown(() => db.close());
+  const columns = (db.pragma('table_info(sessions)') as { name: string }[]).map((col) => col.name);
+  t.false(columns.includes('tokens'), 'no token column in the sessions table');
+  const count = () => (db.prepare('SELECT count(*) AS n FROM session_tokens').get() as { n: number }).n;
+  t.is(count(), 3);
+  await store.destroyBySub(a.sub, b.id);
+  t.is(count(), 2, 'by sub');
+  await store.destroyBySid(c.sid!);
+  t.is(count(), 1, 'by sid');
+  await store.destroy(b.id);
+  t.is(count(), 0, 'one by one');
+  await store.close();
+});
+
+test('a version 1 database (sessions without token records) is upgraded in place and keeps its sessions', async (t) => {
+  const file = tempFile(t);
+  const v1 = sampleRecord();
+  {
+    // What version 1 created: no session_tokens table.
+    const store = createSqliteStore(file);
+    await store.create(v1);
+    await store.close();
+    const db = new Database(file);
+    db.exec('DROP TRIGGER session_tokens_follow; DROP TABLE session_tokens');
+    db.pragma('user_version = 1');
+    db.close();
+  }
+  const store = createSqliteStore(file);
+  t.is((await store.get(v1.id, Date.now()))?.sub, v1.sub, 'the old session survives the upgrade');
+  t.true(await store.setTokens(v1.id, sampleTokens()));
+  t.truthy(await store.getTokens(v1.id, Date.now()));
+  await store.close();
+  const db = new Database(file, { readonly: true });
+  t.is(db.pragma('user_version', { simple: true }), 2);
+  db.close();
 });

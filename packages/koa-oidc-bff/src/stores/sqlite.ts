@@ -27,7 +27,7 @@ export interface SqliteSessionStore extends SessionStore {
   purge(now?: number): Promise<number>;
 }
 
-/** Schema version 1 (version 2 adds the `tokens` column). `expires_at` = min(idle, absolute) expiry: one indexed column for lookups and the purge. */
+/** Schema version 1 (version 2 adds the `session_tokens` table, see below). `expires_at` = min(idle, absolute) expiry: one indexed column for lookups and the purge. */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
@@ -86,21 +86,34 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
   // NORMAL is durable against app crashes in WAL mode; only a power loss can drop the last commits.
   db.pragma('synchronous = NORMAL');
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 1000}`);
+  // Reads by id at millions of sessions: a larger page cache and memory-mapped reads keep the
+  // B-tree's upper levels in memory and a lookup free of read() calls.
+  db.pragma('cache_size = -32768');
+  db.pragma('mmap_size = 268435456');
   if (db.pragma('user_version', { simple: true }) === 0) {
     db.exec(SCHEMA);
     db.pragma('user_version = 1');
   }
-  // Version 2: the token record in its own column, read only where tokens are needed.
+  // Version 2: the token record in a table of its own, so the rows every request reads stay small
+  // (many to a page) however large the tokens and claims are; a trigger removes it with its
+  // session, whichever statement deletes the session (destroy, by sub, by sid, purge).
   if (db.pragma('user_version', { simple: true }) === 1) {
-    db.exec('ALTER TABLE sessions ADD COLUMN tokens TEXT');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS session_tokens (id TEXT PRIMARY KEY, tokens TEXT NOT NULL);
+      CREATE TRIGGER IF NOT EXISTS session_tokens_follow AFTER DELETE ON sessions BEGIN
+        DELETE FROM session_tokens WHERE id = old.id;
+      END;
+    `);
     db.pragma('user_version = 2');
   }
 
   const q = {
     get: db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM sessions WHERE id = ? AND expires_at > ?`),
-    insert: db.prepare(`INSERT INTO sessions (${COLUMNS}, expires_at, tokens) VALUES (@id, @sub, @sid, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @user_agent, @data, @expires_at, @tokens)`),
-    getTokens: db.prepare<[string, number], { tokens: string | null }>('SELECT tokens FROM sessions WHERE id = ? AND expires_at > ?'),
-    setTokens: db.prepare('UPDATE sessions SET tokens = ? WHERE id = ?'),
+    insert: db.prepare(`INSERT INTO sessions (${COLUMNS}, expires_at) VALUES (@id, @sub, @sid, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @user_agent, @data, @expires_at)`),
+    getTokens: db.prepare<[string, number], { tokens: string }>('SELECT t.tokens FROM session_tokens t JOIN sessions s ON s.id = t.id WHERE t.id = ? AND s.expires_at > ?'),
+    exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM sessions WHERE id = ?'),
+    putTokens: db.prepare('INSERT INTO session_tokens (id, tokens) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET tokens = excluded.tokens'),
+    dropTokens: db.prepare('DELETE FROM session_tokens WHERE id = ?'),
     data: db.prepare<[string], { data: string }>('SELECT data FROM sessions WHERE id = ?'),
     setData: db.prepare('UPDATE sessions SET data = ? WHERE id = ?'),
     touch: db.prepare('UPDATE sessions SET last_seen_at = @lastSeenAt, idle_expires_at = @idleExpiresAt, expires_at = min(@idleExpiresAt, absolute_expires_at) WHERE id = @id AND last_seen_at < @lastSeenAt'),
@@ -117,6 +130,22 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     purgeLocks: db.prepare('DELETE FROM locks WHERE expires_at <= ?'),
     ping: db.prepare('SELECT 1'),
   };
+
+  const create = db.transaction((r: SessionRecord, tokens: TokenRecord | undefined) => {
+    q.insert.run({
+      id: r.id, sub: r.sub, sid: r.sid ?? null, created_at: r.createdAt, last_seen_at: r.lastSeenAt,
+      idle_expires_at: r.idleExpiresAt, absolute_expires_at: r.absoluteExpiresAt,
+      expires_at: Math.min(r.idleExpiresAt, r.absoluteExpiresAt), user_agent: r.userAgent, data: JSON.stringify(r.data),
+    });
+    if (tokens) q.putTokens.run(r.id, JSON.stringify(tokens));
+    else q.dropTokens.run(r.id);
+  });
+  // Written only while the session exists: tokens never resurrect a destroyed session.
+  const setTokens = db.transaction((id: string, json: string): boolean => {
+    if (!q.exists.get(id)) return false;
+    q.putTokens.run(id, json);
+    return true;
+  });
 
   const update = db.transaction((id: string, set: Record<string, unknown>, remove: readonly string[]): boolean => {
     const row = q.data.get(id);
@@ -158,18 +187,13 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
       return row ? toRecord(row) : undefined;
     }),
     create: (r, tokens) => run(() => {
-      q.insert.run({
-        id: r.id, sub: r.sub, sid: r.sid ?? null, created_at: r.createdAt, last_seen_at: r.lastSeenAt,
-        idle_expires_at: r.idleExpiresAt, absolute_expires_at: r.absoluteExpiresAt,
-        expires_at: Math.min(r.idleExpiresAt, r.absoluteExpiresAt), user_agent: r.userAgent, data: JSON.stringify(r.data),
-        tokens: tokens ? JSON.stringify(tokens) : null,
-      });
+      create.immediate(r, tokens);
     }),
     getTokens: (id, now) => run(() => {
       const row = q.getTokens.get(id, now);
-      return row?.tokens ? (JSON.parse(row.tokens) as TokenRecord) : undefined;
+      return row ? (JSON.parse(row.tokens) as TokenRecord) : undefined;
     }),
-    setTokens: (id, tokens) => run(() => q.setTokens.run(JSON.stringify(tokens), id).changes === 1),
+    setTokens: (id, tokens) => run(() => setTokens.immediate(id, JSON.stringify(tokens))),
     // IMMEDIATE: take the write lock before reading, so another process cannot write in between.
     update: (id, set, remove = []) => run(() => update.immediate(id, set, remove)),
     touch: (id, lastSeenAt, idleExpiresAt) => run(() => {

@@ -146,7 +146,8 @@ test('a slow request that saves its session after another request refreshed does
   const inside = new Promise<void>((resolve) => (entered = resolve));
   let openGate!: () => void;
   const gate = new Promise<void>((resolve) => (openGate = resolve));
-  // On the second instance, a route that loads the session, waits, then changes a field: koa-session saves it all.
+  // On the second instance, a form POST (writes go through koa-session) that loads the session,
+  // waits, then changes a field: koa-session saves the session it holds.
   const second = await startInstance(stack, (app) => app.koa.use(async function slowSessionWriter(ctx) {
     if (ctx.path !== '/slow-write') return;
     const session = ctx.session as unknown as Record<string, unknown>;
@@ -162,7 +163,7 @@ test('a slow request that saves its session after another request refreshed does
   const ua = await loggedIn(stack);
   const loaded = await storedSession(stack, ua);
 
-  const slow = ua.http.get(`${second.url}/slow-write`);
+  const slow = ua.http.post(`${second.url}/slow-write`);
   await inside;
   t.is((await ua.hx('/api/remote/hello', '/')).statusCode, 200, 'a refresh while the slow request holds the old tokens');
   openGate();

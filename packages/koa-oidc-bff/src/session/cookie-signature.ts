@@ -7,8 +7,18 @@
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
+/** Verified cookies remembered (most recent first out); a browser sends the same cookie with every request. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class CookieSigner {
   readonly #keys: KeyObject[];
+  /**
+   * `name=value` + signature → index of the key that verified it, for cookies that verified:
+   * the same answer the HMAC would give, without computing it again for every request of a
+   * session. Bounded (oldest entries dropped); a cookie that fails is never remembered, so
+   * forged cookies cannot fill it.
+   */
+  readonly #verified = new Map<string, number>();
 
   /** @param secrets one or more secrets; the first signs. Each is used as the raw HMAC key (UTF-8). */
   constructor(secrets: readonly string[]) {
@@ -28,10 +38,17 @@ export class CookieSigner {
   verify(name: string, value: string, signature: string): number {
     // A SHA-1 MAC is 27 base64url characters; anything else cannot match.
     if (signature.length !== 27) return -1;
+    const cacheKey = `${name}=${value}\u0000${signature}`;
+    const known = this.#verified.get(cacheKey);
+    if (known !== undefined) return known;
     const given = Buffer.from(signature, 'base64url');
     if (given.length !== 20) return -1;
     for (let i = 0; i < this.#keys.length; i++) {
-      if (timingSafeEqual(given, digest(this.#keys[i]!, name, value))) return i;
+      if (timingSafeEqual(given, digest(this.#keys[i]!, name, value))) {
+        if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
+        this.#verified.set(cacheKey, i);
+        return i;
+      }
     }
     return -1;
   }

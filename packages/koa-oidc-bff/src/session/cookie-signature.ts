@@ -26,6 +26,11 @@ export class CookieSigner {
     this.#keys = secrets.map((s) => createSecretKey(Buffer.from(s, 'utf8')));
   }
 
+  /** How many verified cookies are remembered (at most 10,000). */
+  get remembered(): number {
+    return this.#verified.size;
+  }
+
   /** The signature of cookie `name` with `value`, under the first key. */
   sign(name: string, value: string): string {
     return mac(this.#keys[0]!, name, value);

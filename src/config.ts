@@ -69,8 +69,14 @@ const EnvSchema = z.object({
   TRUST_PROXY: oneOf(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   /** pino log level. Default `info` (`silent` in tests). */
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** `json` or `pretty` (pino-pretty). Default: pretty in development on a terminal, else json; pretty is refused in production. */
+  LOG_FORMAT: oneOf(['json', 'pretty']).optional(),
   /** Directory for local state (generated development secret, SQLite file). Default .data. */
   DATA_DIR: z.string().min(1, 'must not be empty').default('.data'),
+  /** The dev-idp's port (its own setting, checked by the dev-idp); read to recognise it as the issuer. Default 4000. */
+  DEV_IDP_PORT: z.string().optional(),
+  /** The dev-idp's issuer (its own setting, checked by the dev-idp); its port wins over DEV_IDP_PORT, as in the dev-idp. */
+  DEV_IDP_ISSUER: z.string().optional(),
 });
 
 /** Validated, frozen application configuration. */
@@ -107,7 +113,15 @@ export interface Config {
   /** Cookie Secure flag, derived from BASE_URL's scheme. */
   readonly secureCookies: boolean;
   readonly logLevel: string;
+  /** LOG_FORMAT when set; undefined: pretty in development on a terminal, JSON otherwise. */
+  readonly logFormat: 'json' | 'pretty' | undefined;
   readonly dataDir: string;
+  /**
+   * True outside production when the issuer is the bundled dev-idp: an http loopback issuer on the
+   * dev-idp's port (DEV_IDP_ISSUER's, else DEV_IDP_PORT, else 4000). `npm start` starts both at
+   * once, so the app waits for it quietly before loading discovery.
+   */
+  readonly issuerIsDevIdp: boolean;
 }
 
 /** Thrown by {@link loadConfig} with every problem found, one line each. */
@@ -132,7 +146,8 @@ export const SETTING_EXAMPLES: Readonly<Record<SettingName, string>> = Object.fr
   SESSION_SECRET: '<48 random bytes, base64: openssl rand -base64 48>', SESSION_STORE: 'sqlite',
   SESSION_SQLITE_PATH: '.data/sessions.sqlite', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_IDLE_TIMEOUT: '28800',
   SESSION_ABSOLUTE_TIMEOUT: '604800', CLOCK_TOLERANCE: '30', TOKEN_REFRESH_SKEW: '60', IDP_TIMEOUT: '5',
-  REMOTE_API_URL: 'https://api.example.com', TRUST_PROXY: '1', LOG_LEVEL: 'info', DATA_DIR: '.data',
+  REMOTE_API_URL: 'https://api.example.com', TRUST_PROXY: '1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DATA_DIR: '.data',
+  DEV_IDP_PORT: '4000', DEV_IDP_ISSUER: 'http://localhost:4000',
 });
 
 /** Settings whose value is never echoed in an error (a Redis URL may hold a password). */
@@ -162,8 +177,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     else problems.push(...new Set(parsed.error.issues.map((i) => problem(name, `${i.message}${shown(name, raw)}`))));
   }
   const ok = (...names: SettingName[]) => names.every((n) => n in valid);
+  const given = (name: SettingName) => env[name] !== undefined && env[name] !== '';
   const e = valid as Env;
   const production = e.NODE_ENV === 'production';
+
+  // The defaults name this machine and the dev-idp: a deployment must say where it runs and logs in.
+  if (ok('NODE_ENV') && production) {
+    if (!given('BASE_URL')) problems.push(problem('BASE_URL', 'is required when NODE_ENV=production; the default http://localhost:$PORT is for development'));
+    if (!given('ISSUER_BASE_URL')) problems.push(problem('ISSUER_BASE_URL', 'is required when NODE_ENV=production; the default is the dev-idp'));
+    if (ok('LOG_FORMAT') && e.LOG_FORMAT === 'pretty') problems.push(problem('LOG_FORMAT', 'pretty is for development; production logs JSON lines'));
+  }
 
   const baseUrl = ok('BASE_URL', 'PORT') ? new URL(e.BASE_URL ?? `http://localhost:${e.PORT}`) : undefined;
   const issuer = ok('ISSUER_BASE_URL') ? new URL(e.ISSUER_BASE_URL) : undefined;
@@ -218,8 +241,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxy: e.TRUST_PROXY,
     secureCookies: baseUrl.protocol === 'https:',
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    logFormat: e.LOG_FORMAT,
     dataDir: e.DATA_DIR,
+    issuerIsDevIdp: !production && issuer.protocol === 'http:' && isLoopback(issuer) && issuer.pathname === '/' && portOf(issuer) === devIdpPort(e),
   });
+}
+
+/** The port of an http(s) URL, its scheme's default included. */
+const portOf = (url: URL) => Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+
+/**
+ * The port the bundled dev-idp serves, as it reads its settings: DEV_IDP_ISSUER's port, else
+ * DEV_IDP_PORT, else 4000; undefined when they are invalid (the dev-idp itself reports that).
+ */
+function devIdpPort(e: Pick<Env, 'DEV_IDP_PORT' | 'DEV_IDP_ISSUER'>): number | undefined {
+  if (e.DEV_IDP_ISSUER) {
+    const issuer = URL.parse(e.DEV_IDP_ISSUER);
+    return issuer ? portOf(issuer) : undefined;
+  }
+  if (e.DEV_IDP_PORT === undefined) return 4000;
+  const port = Number(e.DEV_IDP_PORT);
+  return Number.isInteger(port) && port > 0 && port <= 65535 ? port : undefined;
 }
 
 /** Package option → the setting it comes from. */

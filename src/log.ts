@@ -31,7 +31,8 @@ const REDACTED = [
 export function createLogger(options: { level: string; pretty?: boolean; destination?: NodeJS.WritableStream }): Logger {
   const base = { level: options.level, base: undefined, redact: { paths: REDACTED, censor: '[redacted]' } };
   if (options.destination) return pino(base, options.destination);
-  if (options.pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  // One line per event (fields as JSON after the message), local time: easy to scan next to the dev-idp's lines.
+  if (options.pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } });
   return pino(base, pino.destination({ dest: 1, sync: false }));
 }
 
@@ -54,8 +55,11 @@ export function flushLogs(logger: Logger): Promise<void> {
 /**
  * True when logs should be pretty-printed (pino-pretty) rather than JSON: only for a person
  * watching a terminal in development. Production, tests and anything piped get JSON lines.
+ * `format` (LOG_FORMAT) decides when set: `npm start` sets `pretty` when its own output is a
+ * terminal, since the app behind it only sees a pipe.
  */
-export function prettyLogs(env: 'development' | 'test' | 'production', stdoutIsTTY: boolean): boolean {
+export function prettyLogs(env: 'development' | 'test' | 'production', stdoutIsTTY: boolean, format?: 'json' | 'pretty'): boolean {
+  if (format) return format === 'pretty';
   return env === 'development' && stdoutIsTTY;
 }
 

@@ -1,16 +1,20 @@
 /**
  * Entry point of `npm run start:app`: validates the configuration (exit 1 listing every
- * problem, no stack trace), opens the session store, serves the app, and on SIGTERM/SIGINT stops
+ * problem, no stack trace), waits (up to 15 s, quietly) for the bundled dev-idp when that is the
+ * issuer, opens the session store, serves the app, and on SIGTERM/SIGINT stops
  * accepting connections, lets requests in flight finish (up to 10 s), closes the store, exits 0.
  */
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig, readEnvironment, type Config } from './config.ts';
+import { ConfigError, DEV_CLIENT_SECRET, loadConfig, readEnvironment, type Config } from './config.ts';
 import { createLogger, flushLogs, prettyLogs } from './log.ts';
 import { listen } from './server.ts';
 import { createStore } from './session/create-store.ts';
+import { waitForIssuer } from './wait-for-issuer.ts';
 
 /** Milliseconds that requests in flight get to finish after SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long the app waits, quietly, for the bundled dev-idp before its discovery warns and retries as usual. */
+const DEV_IDP_WAIT_MS = 15_000;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -21,15 +25,25 @@ async function main(): Promise<void> {
     process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }
-  const logger = createLogger({ level: config.logLevel, pretty: prettyLogs(config.env, process.stdout.isTTY === true) });
-  if (config.env !== 'production' && config.clientSecret === 'dev-only-insecure-client-secret') {
-    logger.warn('DEVELOPMENT MODE: using the dev-idp client secret and a generated session secret; never use these settings in production');
+  const logger = createLogger({ level: config.logLevel, pretty: prettyLogs(config.env, process.stdout.isTTY === true, config.logFormat) });
+  if (config.env !== 'production' && config.clientSecret === DEV_CLIENT_SECRET) {
+    // Said once, loudly. With the dev-idp it is what `npm start` is for, so a clean start carries no
+    // warning; with the dev-idp's secret sent to another issuer, something is misconfigured.
+    const level = config.issuerIsDevIdp ? 'info' : 'warn';
+    logger[level]({ event: 'app.development_mode' }, 'DEVELOPMENT MODE: using the dev-idp client secret and a generated session secret; never use these settings in production');
   }
   // A crash still writes its reason and whatever the buffered log held.
   process.on('uncaughtException', (err) => {
     logger.fatal({ event: 'app.crashed', err }, 'uncaught exception; exiting');
     void flushLogs(logger).finally(() => process.exit(1));
   });
+  if (config.issuerIsDevIdp) {
+    // Started together with the app: give it a moment before discovery starts warning and retrying.
+    await waitForIssuer(config.issuer, {
+      timeoutMs: DEV_IDP_WAIT_MS,
+      onWaiting: () => logger.info({ event: 'idp.waiting', issuer: config.issuer.href, waitMs: DEV_IDP_WAIT_MS }, `waiting up to ${DEV_IDP_WAIT_MS / 1000} s for the dev-idp at ${config.issuer.origin}`),
+    });
+  }
   const store = await createStore(config, logger);
   const app = createApp(config, { store, logger });
   const running = await listen(app.koa, config.port);

@@ -32,6 +32,20 @@ test.serial('the issue\'s examples all at once: exit 1, one line per problem, no
   t.is(app.stdout(), '', 'nothing started');
 });
 
+test.serial('production without BASE_URL and ISSUER_BASE_URL: exit 1, one line naming each', async (t) => {
+  const app = spawnApp({ NODE_ENV: 'production', CLIENT_SECRET: 'a-real-client-secret', SESSION_SECRET: 'a-production-session-secret-of-more-than-32-bytes' });
+  const { code } = await app.exited;
+  const stderr = app.stderr();
+  t.is(code, 1, stderr);
+  const [heading, ...lines] = stderr.trimEnd().split('\n');
+  t.is(heading, 'Invalid configuration:');
+  for (const line of lines) t.regex(line, LINE);
+  t.deepEqual(lines.map((l) => l.slice(4).split(':')[0]), ['BASE_URL', 'ISSUER_BASE_URL']);
+  t.regex(lines[0]!, /BASE_URL: is required when NODE_ENV=production/);
+  t.regex(lines[1]!, /ISSUER_BASE_URL: is required when NODE_ENV=production/);
+  t.is(app.stdout(), '', 'nothing started');
+});
+
 test.serial('a valid configuration starts and logs where it listens (control)', async (t) => {
   const app = spawnApp({ NODE_ENV: 'test', LOG_LEVEL: 'info', SESSION_STORE: 'memory', PORT: '0', SESSION_SECRET: 'a-test-session-secret-of-more-than-32-bytes', ISSUER_BASE_URL: 'http://127.0.0.1:9' });
   t.teardown(() => app.kill());

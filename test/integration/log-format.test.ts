@@ -19,6 +19,11 @@ test('pretty only for a terminal in development', (t) => {
   t.false(prettyLogs('test', true));
 });
 
+test('LOG_FORMAT decides when set: npm start asks for pretty lines through its pipe, json stays json on a terminal', (t) => {
+  t.true(prettyLogs('development', false, 'pretty'));
+  t.false(prettyLogs('development', true, 'json'));
+});
+
 test.serial('in a terminal in development, the app\'s log is pretty-printed', async (t) => {
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'bff-tty-'));
   const command = `${process.execPath} --import ${TSX_LOADER} ${SOURCE_CONDITION} ${path.join(ROOT, 'src/main.ts')}`;

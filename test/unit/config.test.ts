@@ -67,6 +67,42 @@ test('production requires SESSION_SECRET and CLIENT_SECRET, and never takes a pl
   t.true(ok.secureCookies);
 });
 
+test('production requires BASE_URL and ISSUER_BASE_URL to be set: the defaults are this machine and the dev-idp', (t) => {
+  const secrets = { NODE_ENV: 'production', SESSION_SECRET: 'a'.repeat(40), CLIENT_SECRET: 'real-secret', DATA_DIR: tmp() };
+  t.deepEqual(problemsOf(secrets).map((p) => p.split(':')[0]), ['BASE_URL', 'ISSUER_BASE_URL']);
+  t.deepEqual(problemsOf({ ...secrets, BASE_URL: 'https://app.example.com' }).map((p) => p.split(':')[0]), ['ISSUER_BASE_URL']);
+  t.deepEqual(problemsOf({ ...secrets, ISSUER_BASE_URL: 'https://login.example.com' }).map((p) => p.split(':')[0]), ['BASE_URL']);
+  // Even when set to what the development defaults would be, an explicit value is accepted.
+  t.is(loadConfig({ ...secrets, BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com' }).issuer.href, 'https://login.example.com/');
+  // Outside production the defaults stay.
+  t.deepEqual(problemsOf({ NODE_ENV: 'test', DATA_DIR: tmp() }), []);
+});
+
+test('the issuer is the bundled dev-idp when it is an http loopback URL on the dev-idp\'s port', (t) => {
+  const isDevIdp = (env: Record<string, string>) => loadConfig({ DATA_DIR: tmp(), ...env }).issuerIsDevIdp;
+  t.true(isDevIdp({}), 'the default issuer, http://localhost:4000');
+  t.true(isDevIdp({ ISSUER_BASE_URL: 'http://127.0.0.1:4000' }));
+  t.true(isDevIdp({ ISSUER_BASE_URL: 'http://localhost:4321', DEV_IDP_PORT: '4321' }));
+  t.true(isDevIdp({ ISSUER_BASE_URL: 'http://127.0.0.1:4500', DEV_IDP_ISSUER: 'http://127.0.0.1:4500', DEV_IDP_PORT: '4000' }), 'DEV_IDP_ISSUER wins, as in the dev-idp');
+  t.false(isDevIdp({ ISSUER_BASE_URL: 'http://localhost:8080' }), 'another local IdP (a Keycloak on 8080)');
+  t.false(isDevIdp({ ISSUER_BASE_URL: 'http://localhost:4000', DEV_IDP_PORT: '4001' }));
+  t.false(isDevIdp({ ISSUER_BASE_URL: 'http://localhost:4000/realms/demo' }), 'an issuer with a path is not the dev-idp');
+  t.false(isDevIdp({ ISSUER_BASE_URL: 'https://login.example.com' }));
+  t.false(isDevIdp({ DEV_IDP_PORT: 'not-a-port' }), 'the dev-idp reports its own invalid settings');
+  t.false(loadConfig({
+    NODE_ENV: 'production', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'http://localhost:4000', CLIENT_SECRET: 'real-secret', SESSION_SECRET: 'a'.repeat(40),
+  }).issuerIsDevIdp, 'never in production');
+});
+
+test('LOG_FORMAT: json or pretty, unset by default (the terminal decides), pretty refused in production', (t) => {
+  t.is(loadConfig({ DATA_DIR: tmp() }).logFormat, undefined);
+  t.is(loadConfig({ DATA_DIR: tmp(), LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
+  t.regex(problemsOf({ DATA_DIR: tmp(), LOG_FORMAT: 'yaml' })[0]!, /^LOG_FORMAT: must be one of json, pretty/);
+  const production = { NODE_ENV: 'production', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com', CLIENT_SECRET: 'real-secret', SESSION_SECRET: 'a'.repeat(40) };
+  t.is(loadConfig({ ...production, LOG_FORMAT: 'json' }).logFormat, 'json');
+  t.deepEqual(problemsOf({ ...production, LOG_FORMAT: 'pretty' }).map((p) => p.split(':')[0]), ['LOG_FORMAT']);
+});
+
 test('RESPONSE_TYPE accepts code and id_token only', (t) => {
   t.is(loadConfig({ RESPONSE_TYPE: 'id_token', DATA_DIR: tmp() }).scope, 'openid profile email');
   t.regex(problemsOf({ RESPONSE_TYPE: 'token', DATA_DIR: tmp() })[0]!, /^RESPONSE_TYPE: /);

@@ -36,7 +36,7 @@ const EnvSchema = z.object({
   /** Public base URL of the app; the redirect URI is BASE_URL + /callback. Default http://localhost:$PORT. */
   BASE_URL: httpUrl.optional(),
   /** OpenID Provider issuer URL (discovery). Default: the dev-idp at http://localhost:4000. http only on loopback. */
-  ISSUER_BASE_URL: httpUrl.default('http://localhost:4000'),
+  ISSUER_BASE_URL: httpUrl.optional(),
   /** OAuth client id registered at the IdP. Default matches the dev-idp. */
   CLIENT_ID: z.string().min(1, 'must not be empty').default(DEV_CLIENT_ID),
   /** OAuth client secret (client_secret_basic). Default matches the dev-idp; required in production. */
@@ -64,7 +64,7 @@ const EnvSchema = z.object({
   /** Timeout of every call to the IdP, seconds. Default 5. */
   IDP_TIMEOUT: intFrom(1, 120).default(5),
   /** Upstream API called by /api/remote/* with the user's access token. Default: the dev API. */
-  REMOTE_API_URL: httpUrl.default('http://localhost:4100'),
+  REMOTE_API_URL: httpUrl.optional(),
   /** `1` when behind a TLS-terminating reverse proxy (trust X-Forwarded-*). Default 0. */
   TRUST_PROXY: oneOf(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   /** pino log level. Default `info` (`silent` in tests). */
@@ -77,6 +77,8 @@ const EnvSchema = z.object({
   DEV_IDP_PORT: z.string().optional(),
   /** The dev-idp's issuer (its own setting, checked by the dev-idp); its port wins over DEV_IDP_PORT, as in the dev-idp. */
   DEV_IDP_ISSUER: z.string().optional(),
+  /** The dev API's port (the dev-idp's own setting); the default REMOTE_API_URL follows it. Default 4100. */
+  DEV_API_PORT: z.string().optional(),
 });
 
 /** Validated, frozen application configuration. */
@@ -147,7 +149,7 @@ export const SETTING_EXAMPLES: Readonly<Record<SettingName, string>> = Object.fr
   SESSION_SQLITE_PATH: '.data/sessions.sqlite', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_IDLE_TIMEOUT: '28800',
   SESSION_ABSOLUTE_TIMEOUT: '604800', CLOCK_TOLERANCE: '30', TOKEN_REFRESH_SKEW: '60', IDP_TIMEOUT: '5',
   REMOTE_API_URL: 'https://api.example.com', TRUST_PROXY: '1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DATA_DIR: '.data',
-  DEV_IDP_PORT: '4000', DEV_IDP_ISSUER: 'http://localhost:4000',
+  DEV_IDP_PORT: '4000', DEV_IDP_ISSUER: 'http://localhost:4000', DEV_API_PORT: '4100',
 });
 
 /** Settings whose value is never echoed in an error (a Redis URL may hold a password). */
@@ -189,7 +191,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
 
   const baseUrl = ok('BASE_URL', 'PORT') ? new URL(e.BASE_URL ?? `http://localhost:${e.PORT}`) : undefined;
-  const issuer = ok('ISSUER_BASE_URL') ? new URL(e.ISSUER_BASE_URL) : undefined;
+  // Without ISSUER_BASE_URL (development): the bundled dev-idp where its own settings put it.
+  const issuer = ok('ISSUER_BASE_URL') ? new URL(e.ISSUER_BASE_URL ?? devIdpIssuer(e)) : undefined;
 
   if (ok('NODE_ENV', 'CLIENT_SECRET') && production && (!e.CLIENT_SECRET || e.CLIENT_SECRET === DEV_CLIENT_SECRET)) problems.push(problem('CLIENT_SECRET', 'is required in production and must not be the dev-idp default'));
 
@@ -237,7 +240,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     clockTolerance: e.CLOCK_TOLERANCE,
     refreshSkew: e.TOKEN_REFRESH_SKEW,
     idpTimeout: e.IDP_TIMEOUT,
-    remoteApiUrl: new URL(e.REMOTE_API_URL),
+    remoteApiUrl: new URL(e.REMOTE_API_URL ?? `http://localhost:${devApiPort(e)}`),
     trustProxy: e.TRUST_PROXY,
     secureCookies: baseUrl.protocol === 'https:',
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
@@ -262,6 +265,18 @@ function devIdpPort(e: Pick<Env, 'DEV_IDP_PORT' | 'DEV_IDP_ISSUER'>): number | u
   if (e.DEV_IDP_PORT === undefined) return 4000;
   const port = Number(e.DEV_IDP_PORT);
   return Number.isInteger(port) && port > 0 && port <= 65535 ? port : undefined;
+}
+
+/** The dev-idp's issuer as it computes it: DEV_IDP_ISSUER, else http://localhost:DEV_IDP_PORT (4000). */
+function devIdpIssuer(e: Pick<Env, 'DEV_IDP_PORT' | 'DEV_IDP_ISSUER'>): string {
+  if (e.DEV_IDP_ISSUER && URL.canParse(e.DEV_IDP_ISSUER)) return e.DEV_IDP_ISSUER;
+  return `http://localhost:${devIdpPort(e) ?? 4000}`;
+}
+
+/** The dev API's port: DEV_API_PORT when it is a port, else 4100. */
+function devApiPort(e: Pick<Env, 'DEV_API_PORT'>): number {
+  const port = Number(e.DEV_API_PORT);
+  return Number.isInteger(port) && port > 0 && port <= 65535 ? port : 4100;
 }
 
 /** Package option → the setting it comes from. */

@@ -1,5 +1,5 @@
 /** SQLite specifics beyond the contract: WAL, indexes, persistence across reopen, the purge, and failures as 503s. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -117,4 +117,14 @@ test('a version 1 database (sessions without token records) is upgraded in place
   const db = new Database(file, { readonly: true });
   t.is(db.pragma('user_version', { simple: true }), 2);
   db.close();
+});
+
+test('a new database and its WAL files are readable by their owner only (they hold refresh tokens)', async (t) => {
+  const file = tempFile(t);
+  const store = createSqliteStore(file);
+  await store.create(sampleRecord(), sampleTokens());
+  for (const name of [file, `${file}-wal`, `${file}-shm`]) {
+    t.is(statSync(name).mode & 0o077, 0, `${path.basename(name)} has no group or other permissions`);
+  }
+  await store.close();
 });

@@ -107,3 +107,15 @@ test('RESPONSE_TYPE accepts code and id_token only', (t) => {
   t.is(loadConfig({ RESPONSE_TYPE: 'id_token', DATA_DIR: tmp() }).scope, 'openid profile email');
   t.regex(problemsOf({ RESPONSE_TYPE: 'token', DATA_DIR: tmp() })[0]!, /^RESPONSE_TYPE: /);
 });
+
+test('without ISSUER_BASE_URL and REMOTE_API_URL the app follows the dev-idp settings (DEV_IDP_PORT or DEV_IDP_ISSUER, DEV_API_PORT)', (t) => {
+  const byPort = loadConfig({ DEV_IDP_PORT: '4411', DEV_API_PORT: '4412', DATA_DIR: tmp() });
+  t.is(byPort.issuer.href, 'http://localhost:4411/');
+  t.is(byPort.remoteApiUrl.href, 'http://localhost:4412/');
+  t.true(byPort.issuerIsDevIdp);
+  const byIssuer = loadConfig({ DEV_IDP_ISSUER: 'http://127.0.0.1:4413', DATA_DIR: tmp() });
+  t.is(byIssuer.issuer.href, 'http://127.0.0.1:4413/');
+  t.is(byIssuer.remoteApiUrl.href, 'http://localhost:4100/');
+  const explicit = loadConfig({ DEV_IDP_PORT: '4411', ISSUER_BASE_URL: 'http://localhost:4000', DATA_DIR: tmp() });
+  t.is(explicit.issuer.href, 'http://localhost:4000/', 'an explicit ISSUER_BASE_URL wins');
+});

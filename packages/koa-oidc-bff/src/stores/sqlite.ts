@@ -7,7 +7,7 @@
  * better-sqlite3 is synchronous: every statement here is atomic with respect to the app's other
  * requests. `update` is a read-modify-write in one IMMEDIATE transaction, atomic across processes too.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -80,7 +80,12 @@ const toRecord = (r: Row): SessionRecord => ({
  * @throws when the file cannot be opened or is not a database (at startup, with the path).
  */
 export function createSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteSessionStore {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    // The file holds refresh tokens: owner-only from the start (SQLite gives its -wal and -shm
+    // files the database file's permissions). An existing file keeps the mode its owner chose.
+    closeSync(openSync(file, 'a', 0o600));
+  }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // NORMAL is durable against app crashes in WAL mode; only a power loss can drop the last commits.

@@ -132,8 +132,16 @@ for (const language of ['ts', 'js'] as const) {
     t.true(login.headers.location!.startsWith(`http://localhost:${idpPort}/auth?`), login.headers.location);
     t.is((await http.get(login.headers.location!)).statusCode, 303, 'the dev IdP takes the authorization request to its login page');
     t.is(stderr.replace(/^npm (warn|notice).*\n/gm, ''), '', 'no warning or error on a clean start');
-    process.kill(-app.pid!, 'SIGTERM');
+    // SIGTERM to npm alone (as a process manager sends it): the server stops too, leaving the port free.
+    process.kill(app.pid!, 'SIGTERM');
     await exited;
+    const stopBy = Date.now() + 10_000;
+    let stillServing = true;
+    while (stillServing && Date.now() < stopBy) {
+      stillServing = await http.get(`${appUrl}/`, { timeout: { request: 1000 } }).then(() => true, () => false);
+      if (stillServing) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    t.false(stillServing, 'the server exited with npm (no orphan still listening)');
 
     // 5. Production never falls back to the dev IdP or a generated secret.
     const production = await run('npm', ['start'], dir, { NODE_ENV: 'production' }).then(() => undefined, (err: Error) => err.message);

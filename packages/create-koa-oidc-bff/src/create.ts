@@ -58,8 +58,9 @@ export function manifest(name: string, language: Language): Record<string, unkno
     type: 'module',
     engines: { node: '>=20.18' },
     scripts: ts
-      ? { start: 'node --import tsx src/server.ts', test: 'tsc && ava' }
-      : { start: 'node src/server.js', test: 'ava' },
+      // exec: npm's signals (Ctrl-C, SIGTERM) reach the server itself, not only the shell.
+      ? { start: 'exec node --import tsx src/server.ts', test: 'tsc && ava' }
+      : { start: 'exec node src/server.js', test: 'ava' },
     dependencies: pick(['koa', '@koa/router', 'koa-oidc-bff', 'koa-oidc-bff-dev-idp', ...(ts ? ['tsx' as const] : [])]),
     devDependencies: pick(['ava', 'got', 'tough-cookie', ...(ts ? ['typescript', '@types/koa', '@types/node'] as const : [])]),
     // ava runs TypeScript through tsx only with these two settings on Node 20.

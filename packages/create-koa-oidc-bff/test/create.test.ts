@@ -50,10 +50,10 @@ test('package.json: the package and the dev IdP as dependencies, ava, got and to
     t.regex(m.scripts.test!, /\bava$/);
   }
   const ts = manifest('x', 'ts') as { scripts: Record<string, string>; dependencies: Record<string, string> };
-  t.is(ts.scripts.start, 'node --import tsx src/server.ts');
+  t.is(ts.scripts.start, 'exec node --import tsx src/server.ts');
   t.truthy(ts.dependencies.tsx, 'tsx runs the TypeScript app');
   const js = manifest('x', 'js') as { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
-  t.is(js.scripts.start, 'node src/server.js');
+  t.is(js.scripts.start, 'exec node src/server.js');
   t.deepEqual(Object.keys({ ...js.dependencies, ...js.devDependencies }).filter((n) => /tsx|typescript|@types/.test(n)), []);
 });
 

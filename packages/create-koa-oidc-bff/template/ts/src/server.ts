@@ -37,4 +37,11 @@ const { app } = createApp({
   store: production ? undefined : createMemoryStore(),
   logger: { debug() {}, info() {}, warn: (fields, message) => console.warn(message, fields), error: (fields, message) => console.error(message, fields) },
 });
-app.listen(port, () => console.log(`Listening on ${baseUrl}`));
+const server = app.listen(port, () => console.log(`Listening on ${baseUrl}`));
+// Ctrl-C or SIGTERM: stop accepting, end idle keep-alive connections, exit once the rest are done.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+  });
+}

@@ -20,6 +20,14 @@ const errorOf = (body: string) => (JSON.parse(body) as { error: string }).error;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 for (const path of ['/callback', '/logout']) {
+  test(`${path}: a form of more than 100 fields is refused with 400, never cut short`, async (t) => {
+    const fields = Array.from({ length: 101 }, (_, i) => `f${i}=x`).join('&');
+    const res = await post(path, `${fields}&state=abc&_csrf=abc`, FORM);
+    t.is(res.statusCode, 400);
+    // Not a missing `state` or a bad `_csrf`: the form as a whole is refused.
+    t.is(errorOf(res.body), 'ERR_LOGIN_BAD_REQUEST');
+  });
+
   test(`${path}: a form over the limit is refused with 413`, async (t) => {
     const res = await post(path, `state=${'s'.repeat(70 * 1024)}`, FORM);
     t.is(res.statusCode, 413);

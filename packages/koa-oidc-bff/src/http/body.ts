@@ -33,8 +33,9 @@ export function formBody(options: FormBodyOptions): Koa.Middleware {
     jsonLimit: '1kb',
     textLimit: '1kb',
     xmlLimit: '1kb',
-    // Flat forms only: no `a.b` objects, at most 100 fields (qs drops the rest).
-    queryString: { allowDots: false, depth: 1, parameterLimit: 100 },
+    // Flat forms only: no `a.b` objects, at most 100 fields.
+    // Beyond 100 fields the form is refused (400), never cut short: a dropped `_csrf` or `state` would read as a forgery.
+    queryString: { allowDots: false, depth: 1, parameterLimit: 100, throwOnLimitExceeded: true },
     onerror: (err: Error & { status?: number }) => {
       if (err.status === 413) throw new AppError(413, 'ERR_BODY_TOO_LARGE', 'The request is too large.', { detail: err.message });
       if (err.status === 415) throw unsupported(err.message);

@@ -110,3 +110,19 @@ test('the command: exit 0 and the next steps, 1 for a folder in use, 2 for a wro
   t.regex(wrong.stderr, /name the folder[\s\S]*Usage: npm create koa-oidc-bff@latest <folder>/);
   t.is((await run(['--help'], parent)).code, 0);
 });
+
+test('a command, not a library: its exports open nothing but package.json', (t) => {
+  const manifestFile = fileURLToPath(new URL('../package.json', import.meta.url));
+  const published = JSON.parse(readFileSync(manifestFile, 'utf8')) as { exports?: Record<string, string> };
+  t.deepEqual(published.exports, { './package.json': './package.json' });
+  // Through the installed (workspace-linked) name, as a consumer would reach it.
+  t.truthy(import.meta.resolve('create-koa-oidc-bff/package.json'));
+  // The loader's error comes from another realm (not an `instanceof Error` here): compare its code.
+  let code: unknown;
+  try {
+    import.meta.resolve('create-koa-oidc-bff/dist/create.js');
+  } catch (err) {
+    code = (err as { code?: unknown }).code;
+  }
+  t.is(code, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
+});

@@ -28,6 +28,8 @@ export interface UpstreamOptions {
   timeoutMs: number;
   /** Largest accepted response body in bytes. Default 1 MiB. */
   maxBytes?: number;
+  /** The fetch that sends the request (the telemetry wrapper, which adds `traceparent`); the global fetch by default. */
+  fetch?: ((url: URL, init: RequestInit & { headers: Headers }) => Promise<Response>) | undefined;
 }
 
 /** Function type of `bff.callApi`. */
@@ -41,13 +43,14 @@ export type CallApi = (ctx: Koa.Context, url: URL, request?: UpstreamRequest) =>
  */
 export function upstreamCaller(options: UpstreamOptions): CallApi {
   const maxBytes = options.maxBytes ?? 1024 * 1024;
+  const send = options.fetch ?? fetch;
   return async function callApi(ctx, url, request = {}) {
     const token = await options.getAccessToken(ctx);
     const headers = new Headers(request.headers);
     headers.set('authorization', `Bearer ${token}`);
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await send(url, {
         method: request.method ?? 'GET',
         headers,
         ...(request.body !== undefined ? { body: request.body } : {}),

@@ -52,7 +52,8 @@ async function main(): Promise<void> {
   } catch (err) {
     // The development default port may be taken by another checkout: run without metrics. A port set on purpose must work.
     if (!config.metricsPortDefaulted) throw new Error(`the metrics endpoint could not listen on ${config.metricsHost}:${config.metricsPort} (${(err as { code?: string }).code ?? String(err)})`);
-    logger.warn({ event: 'telemetry.metrics_port_unavailable', port: config.metricsPort, err: (err as { code?: string }).code ?? String(err) }, `metrics endpoint not started: port ${config.metricsPort} is not available (set METRICS_PORT)`);
+    // Not a warning: a second checkout running beside the first is normal in development.
+    logger.info({ event: 'telemetry.metrics_port_unavailable', port: config.metricsPort, err: (err as { code?: string }).code ?? String(err) }, `metrics endpoint not started: port ${config.metricsPort} is not available (set METRICS_PORT)`);
     telemetry = await startTelemetry({ ...config, metricsPort: undefined });
   }
   if (telemetry) logger.info({ event: 'telemetry.started', metricsUrl: telemetry.metricsUrl, tracing: telemetry.tracing }, telemetry.metricsUrl ? `metrics at ${telemetry.metricsUrl}` : 'OpenTelemetry export started');

@@ -10,7 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { refreshLockKey } from '../../packages/koa-oidc-bff/src/tokens/refresh.ts';
 import { histogramCount, labelSets, promtoolCheck, scrape, value, type Scrape } from '../helpers/metrics.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { logoutAtIdp, sessionId } from '../helpers/tokens.ts';
+import { logoutAtIdp, revokeGrant, sessionId } from '../helpers/tokens.ts';
+import { StoreUnavailableError, type SessionStore } from 'koa-oidc-bff';
+import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
 import { readForm, UserAgent } from '../helpers/user-agent.ts';
 import { startTelemetry, type RunningTelemetry } from '../../src/telemetry.ts';
 
@@ -21,6 +23,19 @@ let telemetry: RunningTelemetry;
 let code: Stack;
 let idToken: Stack;
 let before: Scrape;
+/** A memory store whose next listBySub fails when asked to, as a store outage would. */
+const inner = createMemoryStore();
+let failNextList = false;
+const flakyStore: SessionStore = {
+  ...inner,
+  async listBySub(sub, now) {
+    if (failNextList) {
+      failNextList = false;
+      throw new StoreUnavailableError('memory', new Error('simulated outage'));
+    }
+    return inner.listBySub(sub, now);
+  },
+};
 let after: Scrape;
 /** Every secret value the run saw: tokens, cookies, codes, states, session ids, emails. */
 const secrets = new Set<string>();
@@ -29,7 +44,7 @@ test.before(async () => {
   // Before the stacks: the package reads the global providers when each BFF is created.
   telemetry = (await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: undefined }))!;
   code = await startStack(REFRESH_EVERY_CALL);
-  idToken = await startStack({ env: { RESPONSE_TYPE: 'id_token' } });
+  idToken = await startStack({ env: { RESPONSE_TYPE: 'id_token' }, store: flakyStore });
   before = await scrape(telemetry.metricsUrl!);
   await scriptedRun();
   after = await scrape(telemetry.metricsUrl!);
@@ -38,6 +53,7 @@ test.before(async () => {
 test.after.always(async () => {
   await code?.close();
   await idToken?.close();
+  await inner.close();
   await telemetry?.shutdown();
 });
 
@@ -65,7 +81,7 @@ async function login(stack: Stack, username: string): Promise<UserAgent> {
 async function scriptedRun(): Promise<void> {
   // A successful login in each flow.
   const alice = await login(code, 'alice');
-  await login(idToken, 'alice');
+  const carol = await login(idToken, 'alice');
   // API calls, and a refresh on a remote call.
   for (let i = 0; i < 2; i++) if ((await alice.hx('/api/hello', '/')).statusCode !== 200) throw new Error('api call failed');
   if ((await alice.hx('/api/remote/hello', '/')).statusCode !== 200) throw new Error('remote call failed');
@@ -96,25 +112,33 @@ async function scriptedRun(): Promise<void> {
   const bob = await login(code, 'bob');
   await logoutAtIdp(code, bob);
   await bob.hx('/api/hello', '/');
+  // A refresh whose grant is gone: the IdP's token endpoint refuses it (an IdP 4xx).
+  const revoked = await login(code, 'alice');
+  await revokeGrant(code, revoked);
+  if ((await revoked.hx('/api/remote/hello', '/')).statusCode !== 401) throw new Error('a gone grant should end the session');
+  // A session store failure: the sessions page cannot list (503).
+  failNextList = true;
+  if ((await carol.navigate('/sessions')).statusCode !== 503) throw new Error('a store failure should answer 503');
 }
 
 const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
 
 test('logins: started, completed by outcome and reason; callback durations observed', (t) => {
-  t.is(delta('bff_logins_started_total'), 4);
-  t.is(delta('bff_logins_completed_total', { outcome: 'success' }), 4);
+  t.is(delta('bff_logins_started_total'), 5);
+  t.is(delta('bff_logins_completed_total', { outcome: 'success' }), 5);
   t.is(delta('bff_logins_completed_total', { outcome: 'failure', reason: 'ERR_LOGIN_STATE_UNKNOWN' }), 1);
   t.is(delta('bff_logins_completed_total', { outcome: 'failure' }), 1, 'no other failure');
-  t.is(histogramCount(after, 'bff_callback_duration_seconds', { outcome: 'success' }), 4);
+  t.is(histogramCount(after, 'bff_callback_duration_seconds', { outcome: 'success' }), 5);
   t.is(histogramCount(after, 'bff_callback_duration_seconds', { outcome: 'failure' }), 1);
 });
 
 test('token refreshes by outcome, with durations', (t) => {
   t.is(delta('bff_token_refreshes_total', { outcome: 'refreshed' }), 2);
   t.is(delta('bff_token_refreshes_total', { outcome: 'coalesced' }), 1);
-  t.is(delta('bff_token_refreshes_total', { outcome: 'grant_gone' }), 0);
+  t.is(delta('bff_token_refreshes_total', { outcome: 'grant_gone' }), 1);
   t.is(delta('bff_token_refreshes_total', { outcome: 'unavailable' }), 0);
-  t.is(histogramCount(after, 'bff_token_refresh_duration_seconds'), 2);
+  t.is(histogramCount(after, 'bff_token_refresh_duration_seconds', { outcome: 'refreshed' }), 2);
+  t.is(histogramCount(after, 'bff_token_refresh_duration_seconds', { outcome: 'grant_gone' }), 1);
 });
 
 test('logouts by kind, and CSRF rejections by check', (t) => {
@@ -129,7 +153,10 @@ test('logouts by kind, and CSRF rejections by check', (t) => {
 
 test('IdP, store, upstream and HTTP server histograms observed, labelled by closed sets', (t) => {
   for (const endpoint of ['discovery', 'jwks', 'token', 'revocation']) t.true(histogramCount(after, 'bff_idp_request_duration_seconds', { endpoint }) > 0, endpoint);
-  t.is(value(after, 'bff_idp_errors_total'), 0);
+  t.is(delta('bff_idp_errors_total', { endpoint: 'token', kind: 'http_4xx' }), 1, 'the refused refresh');
+  t.is(delta('bff_idp_errors_total'), 1);
+  t.is(delta('bff_session_store_errors_total', { op: 'listBySub' }), 1);
+  t.is(delta('bff_session_store_errors_total'), 1);
   for (const op of ['get', 'create', 'getTokens', 'setTokens', 'destroy', 'claimOnce', 'tryLock', 'destroyBySub', 'destroyBySid']) t.true(histogramCount(after, 'bff_session_store_duration_seconds', { op }) > 0, op);
   t.is(histogramCount(after, 'bff_upstream_request_duration_seconds', { status_class: '2xx' }), 3);
   t.true(histogramCount(after, 'http_server_request_duration_seconds', { http_request_method: 'GET', http_route: '/api/hello', http_response_status_code: '200' }) >= 2);
@@ -151,4 +178,19 @@ test('the exposition passes promtool check metrics and parses', async (t) => {
 test('no token, cookie value, code, state, session id or email in the metrics', (t) => {
   t.true(secrets.size >= 10, `collected ${secrets.size} secrets`);
   for (const secret of secrets) t.false(after.text.includes(secret), `a secret of ${secret.length} characters is in the metrics`);
+});
+
+test('the Grafana dashboard and the alert rules use only metrics the app exposes; promtool accepts the rules', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const root = new URL('../../docs/observability/', import.meta.url);
+  const dashboard = JSON.parse(readFileSync(new URL('grafana-dashboard.json', root), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+  const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((target) => target.expr);
+  const rules = readFileSync(new URL('alerts.yml', root), 'utf8');
+  t.true(exprs.length >= 15);
+  const exposed = new Set(after.families.map((f) => f.name));
+  const used = new Set([...exprs, rules].flatMap((e) => [...e.matchAll(/\b((?:bff|http_server)_[a-z_]+?)(?:_bucket|_count|_sum)?\b/g)].map((m) => m[1]!)));
+  for (const name of used) t.true(exposed.has(name), `${name} is not exposed`);
+  const check = spawnSync('promtool', ['check', 'rules', new URL('alerts.yml', root).pathname], { encoding: 'utf8' });
+  t.is(check.status, 0, check.stdout + check.stderr);
 });

@@ -15,6 +15,8 @@ import type { Telemetry } from './telemetry.ts';
 /** Methods kept as they are; anything else is `_OTHER` (semantic conventions: bounded method values). */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
+const SERVER_SPAN = Object.freeze({ kind: SpanKind.SERVER });
+
 /** Builds the middleware; a plain pass-through when no SDK listens. */
 export function serverTelemetry(t: Telemetry): Koa.Middleware {
   if (!t.metricsOn && !t.tracingOn) {
@@ -45,7 +47,9 @@ export function serverTelemetry(t: Telemetry): Koa.Middleware {
     try {
       if (tracingOn) {
         const parent = propagation.extract(ROOT_CONTEXT, ctx.headers);
-        span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.scheme': ctx.protocol } }, parent);
+        span = tracer.startSpan(method, SERVER_SPAN, parent);
+        // Attributes only for a recorded span: most requests are not sampled.
+        if (span.isRecording()) span.setAttributes({ 'http.request.method': method, 'url.scheme': ctx.protocol });
         await context.with(trace.setSpan(parent, span), next);
       } else {
         await next();
@@ -55,15 +59,15 @@ export function serverTelemetry(t: Telemetry): Koa.Middleware {
       const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
       const route = typeof matched === 'string' ? matched : undefined;
       httpDuration.record((performance.now() - start) / 1000, labelsOf(method, route, status));
-      if (span) {
+      if (span?.isRecording()) {
         if (route !== undefined) {
           span.updateName(`${method} ${route}`);
           span.setAttribute('http.route', route);
         }
         span.setAttribute('http.response.status_code', status);
         if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
       }
+      span?.end();
     }
   };
 }

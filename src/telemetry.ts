@@ -7,11 +7,13 @@
  *   ms) exported over OTLP/HTTP. The exporters and the Node SDK read the other standard `OTEL_*`
  *   variables themselves (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
  *   OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS, OTEL_PROPAGATORS, ...).
- * Without the endpoint no tracer provider is registered: no span is made, none is wasted.
+ * Without the endpoint no tracer provider is registered: no span is made, none is wasted. The
+ * context manager is switched on only while a sampled request runs (telemetry-context.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
+import { OnDemandContextManager } from './telemetry-context.ts';
 
 export interface RunningTelemetry {
   /** Where Prometheus scrapes, when METRICS_PORT is set. */
@@ -48,6 +50,7 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
     // Explicit (possibly empty): the SDK would otherwise export traces to a default collector address.
     spanProcessors: spanProcessor ? [spanProcessor] : [],
     instrumentations: [],
+    contextManager: new OnDemandContextManager(),
   });
 
   let server: http.Server | undefined;

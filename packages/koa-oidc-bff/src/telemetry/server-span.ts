@@ -1,9 +1,13 @@
 /**
- * A server span per request, named by route template (`GET /api/remote/:path*`, never the raw
+ * A server span per request, named by route template (`GET /sessions/:ref/end`, never the raw
  * path), and `http_server_request_duration_seconds{http_request_method, http_route,
- * http_response_status_code}` (OpenTelemetry HTTP semantic conventions). The span is the
- * request's active context, so store, IdP and upstream spans become its children and a request
- * log line below it can read its ids. The incoming `traceparent` is honoured (W3C Trace Context).
+ * http_response_status_code}` (OpenTelemetry HTTP semantic conventions). The incoming
+ * `traceparent` is honoured (W3C Trace Context). A sampled (recorded) span becomes the request's
+ * active context, so store, IdP and upstream spans become its children, `callApi` sends its
+ * `traceparent`, and a request log line below it can read its ids. An unsampled request enters no
+ * context: on Node 20 an active context manager (AsyncLocalStorage) runs async_hooks for every
+ * promise, which costs far more than the span itself, and a host can keep it off between sampled
+ * requests (the demo's src/telemetry-context.ts).
  *
  * The route is what @koa/router matched (`ctx._matchedRoute`); requests no route matched (static
  * files, 404s) carry no `http.route`.
@@ -49,8 +53,12 @@ export function serverTelemetry(t: Telemetry): Koa.Middleware {
         const parent = propagation.extract(ROOT_CONTEXT, ctx.headers);
         span = tracer.startSpan(method, SERVER_SPAN, parent);
         // Attributes only for a recorded span: most requests are not sampled.
-        if (span.isRecording()) span.setAttributes({ 'http.request.method': method, 'url.scheme': ctx.protocol });
-        await context.with(trace.setSpan(parent, span), next);
+        if (span.isRecording()) {
+          span.setAttributes({ 'http.request.method': method, 'url.scheme': ctx.protocol });
+          await context.with(trace.setSpan(parent, span), next);
+        } else {
+          await next();
+        }
       } else {
         await next();
       }

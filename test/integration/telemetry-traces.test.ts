@@ -26,7 +26,8 @@ test.before(async () => {
   receiver = await startOtlpReceiver();
   // The standard variables, read by the SDK's exporters and sampler themselves.
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-  process.env.OTEL_TRACES_SAMPLER = 'always_on';
+  // New traces are all sampled; an incoming traceparent's decision is followed.
+  process.env.OTEL_TRACES_SAMPLER = 'parentbased_always_on';
   process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
   telemetry = (await startTelemetry({ metricsPort: undefined, metricsHost: '127.0.0.1', otlpEndpoint: new URL(receiver.url) }))!;
   upstream = http.createServer((req, res) => {
@@ -104,6 +105,13 @@ test.serial('callApi: a client span under the request span, sent upstream as tra
   const sent = upstreamHeaders.at(-1)!;
   t.is(sent.traceparent, `00-${parentTrace}-${call!.spanId}-01`, 'the upstream sees the callApi span as its parent');
   t.is(sent.cookie, undefined);
+
+  // An unsampled incoming trace: no span is recorded, but the decision still travels upstream.
+  const unsampledTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+  t.is((await ua.hx('/api/remote/hello', '/', { traceparent: `00-${unsampledTrace}-00f067aa0ba902b7-00` })).statusCode, 200);
+  await telemetry.flush();
+  t.false(receiver.spans.some((s) => s.traceId === unsampledTrace), 'nothing of an unsampled trace is exported');
+  t.regex(String(upstreamHeaders.at(-1)!.traceparent), new RegExp(`^00-${unsampledTrace}-[0-9a-f]{16}-00$`));
 });
 
 test.serial('no token, cookie value, code, state, session id or email in any exported span', async (t) => {

@@ -12,9 +12,16 @@
  * The route is what @koa/router matched (`ctx._matchedRoute`); requests no route matched (static
  * files, 404s) carry no `http.route`.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context } from '@opentelemetry/api';
 import type Koa from 'koa';
 import type { Telemetry } from './telemetry.ts';
+
+/**
+ * The trace context of each request in flight (its server span), for code that has the Koa
+ * context but not an active one: `callApi` sends it upstream also for an unsampled request, so
+ * the upstream follows this request's sampling decision.
+ */
+export const requestTraceContexts = new WeakMap<object, Context>();
 
 /** Methods kept as they are; anything else is `_OTHER` (semantic conventions: bounded method values). */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
@@ -52,10 +59,12 @@ export function serverTelemetry(t: Telemetry): Koa.Middleware {
       if (tracingOn) {
         const parent = propagation.extract(ROOT_CONTEXT, ctx.headers);
         span = tracer.startSpan(method, SERVER_SPAN, parent);
+        const spanContext = trace.setSpan(parent, span);
+        requestTraceContexts.set(ctx, spanContext);
         // Attributes only for a recorded span: most requests are not sampled.
         if (span.isRecording()) {
           span.setAttributes({ 'http.request.method': method, 'url.scheme': ctx.protocol });
-          await context.with(trace.setSpan(parent, span), next);
+          await context.with(spanContext, next);
         } else {
           await next();
         }

@@ -29,7 +29,7 @@ export interface UpstreamOptions {
   /** Largest accepted response body in bytes. Default 1 MiB. */
   maxBytes?: number;
   /** The fetch that sends the request (the telemetry wrapper, which adds `traceparent`); the global fetch by default. */
-  fetch?: ((url: URL, init: RequestInit & { headers: Headers }) => Promise<Response>) | undefined;
+  fetch?: ((url: URL, init: RequestInit & { headers: Headers }, request?: object) => Promise<Response>) | undefined;
 }
 
 /** Function type of `bff.callApi`. */
@@ -56,7 +56,7 @@ export function upstreamCaller(options: UpstreamOptions): CallApi {
         ...(request.body !== undefined ? { body: request.body } : {}),
         redirect: 'manual',
         signal: AbortSignal.timeout(options.timeoutMs),
-      });
+      }, ctx);
     } catch (err) {
       const timeout = (err as { name?: string }).name === 'TimeoutError';
       throw new UpstreamError(timeout ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE', 'The remote service could not be reached. Please try again.', { detail: `${url.origin}: ${String(err)}`, cause: err });

@@ -11,6 +11,7 @@ import type { Telemetry } from './telemetry.ts';
 /** Reasons a login fails that are not LoginErrors (GET /login before discovery, unexpected errors). */
 const OTHER_LOGIN_REASONS = ['ERR_IDP_UNAVAILABLE', 'ERR_SESSION_STORE_UNAVAILABLE', 'ERR_INTERNAL'];
 const CSRF_CHECKS: readonly CsrfCheck[] = ['api_header', 'origin', 'token', 'fetch_metadata'];
+const FAILURE = Object.freeze({ outcome: 'failure' });
 
 /** Attribute objects made once: recording a metric allocates no label set. */
 function attrs<K extends string>(key: string, values: readonly K[]): Map<string, Attributes> {
@@ -81,5 +82,3 @@ export function countAuthEvents(events: AuthEvents, t: Telemetry): () => void {
   };
   return events.on('*', listener);
 }
-
-const FAILURE = Object.freeze({ outcome: 'failure' });

@@ -31,6 +31,7 @@ import { createRefresher } from './tokens/refresh.ts';
 import { upstreamCaller, type UpstreamRequest, type UpstreamResponse } from './tokens/upstream.ts';
 import { countAuthEvents } from './telemetry/auth-metrics.ts';
 import { idpFetch } from './telemetry/idp-fetch.ts';
+import { inRequestSpan } from './telemetry/request-span.ts';
 import { serverTelemetry } from './telemetry/server-span.ts';
 import { observeActiveSessions } from './telemetry/sessions-gauge.ts';
 import { instrumentStore } from './telemetry/store-proxy.ts';
@@ -168,7 +169,9 @@ export function createBff(options: BffOptions): Bff {
   router.use(backchannelRoutes({ oidc, store, clockTolerance: o.clockTolerance, idpTimeout: o.idpTimeout, logger, events, path: o.routes.backchannelLogout, jwksFetch }).routes());
   const refresher = createRefresher({ store, oidc, refreshSkew: o.refreshSkew, idpTimeout: o.idpTimeout, logger, events, now });
   const authRoutes = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.backchannelLogout]);
-  const getAccessToken = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
+  const getTokenOf = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
+  // Its store reads and a refresh's store and IdP calls are children of a sampled request's span.
+  const getAccessToken = (ctx: Koa.Context) => inRequestSpan(ctx, getTokenOf, ctx, undefined);
   const session = sessionMiddleware({
     // koa-session saves only the hot record; tokens live in the token record (refresher writes them).
     store,
@@ -193,11 +196,14 @@ export function createBff(options: BffOptions): Bff {
       return prefixes.some((p) => ctx.path.startsWith(p)) ? apiHeader(ctx, next) : next();
     },
     function bffRoutes(ctx: Koa.Context, next: Koa.Next) {
-      return routePaths.has(ctx.path.toLowerCase().replace(/\/+$/, '') || '/') ? ownRoutes(ctx, next) : next();
+      // The auth routes (login, callback, logout, sessions, back-channel logout) are short and rare:
+      // a sampled one runs in its span's context, so its store and IdP calls are its children.
+      return routePaths.has(ctx.path.toLowerCase().replace(/\/+$/, '') || '/') ? inRequestSpan(ctx, ownRoutes, ctx, next) : next();
     },
   ]) as unknown as Koa.Middleware;
   const userGuard = requireUser(o.baseUrl, events, authRoutes);
   const serverSpan = serverTelemetry(telemetry);
+  const tokensOf = (id: string, at: number) => store.getTokens(id, at);
   const origin = o.baseUrl.origin;
 
   return {
@@ -210,7 +216,7 @@ export function createBff(options: BffOptions): Bff {
     async claims(ctx) {
       const record = sessionState(ctx).record;
       if (!record || !userSession(ctx)) return undefined;
-      const claims = (await store.getTokens(record.id, now()))?.claims;
+      const claims = (await inRequestSpan(ctx, tokensOf, record.id, now()))?.claims;
       return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
     },
     getAccessToken,

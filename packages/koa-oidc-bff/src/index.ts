@@ -19,6 +19,7 @@ export { htmx, setHxRedirect, wantsFragment, type HtmxRequest } from './http/htm
 export { SESSION_EXPECTED_HEADER } from './session/require-user.ts';
 export type { SessionInfo, SessionsApi } from './session/sessions-api.ts';
 export type { SessionRecord, SessionStore } from './session/store.ts';
+export { requestSpan } from './telemetry/request-span.ts';
 export { StoreUnavailableError } from './session/store-errors.ts';
 export type { UpstreamRequest, UpstreamResponse } from './tokens/upstream.ts';
 

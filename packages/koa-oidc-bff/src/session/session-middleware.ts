@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import createSession from 'koa-session';
+import { inRequestSpan } from '../telemetry/request-span.ts';
 import type { CookieSigner } from './cookie-signature.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 import type { SessionRecord, SessionStore, TokenRecord } from './store.ts';
@@ -133,6 +134,9 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
   // Write lastSeenAt at most this often: idle-timeout precision traded for one store write per minute, not per request.
   const touchEveryMs = Math.min(60_000, Math.max(1000, idleMs / 10));
   const { store } = options;
+  // Store calls run through inRequestSpan: children of a sampled request's span (telemetry/request-span.ts).
+  const create = (record: SessionRecord, tokens: TokenRecord | undefined) => store.create(record, tokens);
+  const destroy = (id: string) => store.destroy(id);
 
   /**
    * Loads session `id` for `ctx` (both paths): records what the request learned in its
@@ -165,7 +169,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
   const adapter = {
     async get(id: string, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
       if (!ctx) return undefined;
-      const data = await load(ctx, id);
+      const data = await inRequestSpan(ctx, load, ctx, id);
       if (data) LOADED.set(ctx, data);
       return data;
     },
@@ -187,7 +191,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
           userAgent: String(ctx.get('user-agent')).slice(0, 256),
           data,
         };
-        await store.create(record, tokens);
+        await inRequestSpan(ctx, create, record, tokens);
         SAVED.add(ctx);
         LOADED.set(ctx, data);
         const { data: _data, ...meta } = record;
@@ -202,7 +206,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       }
       // An update never re-creates a session destroyed meanwhile (logout elsewhere, back-channel logout),
       // nor creates one for a visitor who is not logged in.
-      if (await store.update(id, set, remove)) {
+      if (await inRequestSpan(ctx, (s: Record<string, unknown>, r: string[]) => store.update(id, s, r), set, remove)) {
         if (ctx) {
           LOADED.set(ctx, data);
           SAVED.add(ctx);
@@ -214,7 +218,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       if (ctx && ctx.cookies.get(sigName)) ctx.cookies.set(sigName, '', cookieOptions);
       // koa-session also "destroys" the fresh id it made up for a request without a live session; skip that store call.
       if (ctx && sessionState(ctx).record?.id !== id) return;
-      await store.destroy(id);
+      await inRequestSpan(ctx, destroy, id, undefined);
     },
   };
 
@@ -273,7 +277,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
     const lean: { data: Record<string, unknown> | undefined; ended: boolean } = { data: undefined, ended: false };
     LEAN.set(ctx, lean);
     const id = verifiedId(ctx);
-    if (id) lean.data = await load(ctx, id);
+    if (id) lean.data = await inRequestSpan(ctx, load, ctx, id);
     try {
       await next();
     } finally {
@@ -281,7 +285,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       if (lean.ended) {
         // As koa-session's removal: the record goes (when it still exists), then both cookies.
         const record = sessionState(ctx).record;
-        if (record) await store.destroy(record.id);
+        if (record) await inRequestSpan(ctx, destroy, record.id, undefined);
         ctx.cookies.set(options.cookieName, '', cookieOptions);
         ctx.cookies.set(sigName, '', cookieOptions);
       }

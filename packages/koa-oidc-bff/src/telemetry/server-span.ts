@@ -2,26 +2,18 @@
  * A server span per request, named by route template (`GET /sessions/:ref/end`, never the raw
  * path), and `http_server_request_duration_seconds{http_request_method, http_route,
  * http_response_status_code}` (OpenTelemetry HTTP semantic conventions). The incoming
- * `traceparent` is honoured (W3C Trace Context). A sampled (recorded) span becomes the request's
- * active context, so store, IdP and upstream spans become its children, `callApi` sends its
- * `traceparent`, and a request log line below it can read its ids. An unsampled request enters no
- * context: on Node 20 an active context manager (AsyncLocalStorage) runs async_hooks for every
- * promise, which costs far more than the span itself, and a host can keep it off between sampled
- * requests (the demo's src/telemetry-context.ts).
+ * `traceparent` is honoured (W3C Trace Context). The span is kept on the Koa context
+ * (request-span.ts), not entered as the active context for the whole request: the package enters
+ * it only around its own store and IdP calls of a sampled request, and `callApi` and the request
+ * log line read it from the Koa context. An unsampled request enters no context at all.
  *
  * The route is what @koa/router matched (`ctx._matchedRoute`); requests no route matched (static
  * files, 404s) carry no `http.route`.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type Koa from 'koa';
+import { setRequestSpan } from './request-span.ts';
 import type { Telemetry } from './telemetry.ts';
-
-/**
- * The trace context of each request in flight (its server span), for code that has the Koa
- * context but not an active one: `callApi` sends it upstream also for an unsampled request, so
- * the upstream follows this request's sampling decision.
- */
-export const requestTraceContexts = new WeakMap<object, Context>();
 
 /** Methods kept as they are; anything else is `_OTHER` (semantic conventions: bounded method values). */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
@@ -59,18 +51,11 @@ export function serverTelemetry(t: Telemetry): Koa.Middleware {
       if (tracingOn) {
         const parent = propagation.extract(ROOT_CONTEXT, ctx.headers);
         span = tracer.startSpan(method, SERVER_SPAN, parent);
-        const spanContext = trace.setSpan(parent, span);
-        requestTraceContexts.set(ctx, spanContext);
+        setRequestSpan(ctx, span, parent);
         // Attributes only for a recorded span: most requests are not sampled.
-        if (span.isRecording()) {
-          span.setAttributes({ 'http.request.method': method, 'url.scheme': ctx.protocol });
-          await context.with(spanContext, next);
-        } else {
-          await next();
-        }
-      } else {
-        await next();
+        if (span.isRecording()) span.setAttributes({ 'http.request.method': method, 'url.scheme': ctx.protocol });
       }
+      await next();
       status = ctx.status;
     } finally {
       const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;

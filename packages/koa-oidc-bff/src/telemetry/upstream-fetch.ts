@@ -5,7 +5,7 @@
  * named by origin only in the span (a path or query could carry identifiers).
  */
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
-import { requestTraceContexts } from './server-span.ts';
+import { requestTraceContext } from './request-span.ts';
 import type { Telemetry } from './telemetry.ts';
 
 /** The fetch shape `callApi` uses; `request` is the Koa context of the incoming request. */
@@ -17,8 +17,8 @@ const setter = { set: (carrier: Headers, key: string, value: string) => carrier.
 export function upstreamFetch(t: Telemetry): UpstreamFetch {
   const classes = new Map<string, Attributes>(['1xx', '2xx', '3xx', '4xx', '5xx', 'error'].map((c) => [c, Object.freeze({ status_class: c })]));
   return async function instrumentedUpstreamFetch(url, init, request) {
-    // The active context (a sampled request), else the request's own (unsampled: its decision travels upstream).
-    const parent = trace.getSpan(context.active()) ? context.active() : ((request && requestTraceContexts.get(request)) ?? context.active());
+    // The request's own trace context (sampled or not: its decision travels upstream), else the active one.
+    const parent = (request && requestTraceContext(request)) ?? context.active();
     const span = t.tracingOn
       ? t.tracer.startSpan(`${init.method ?? 'GET'} upstream`, {
           kind: SpanKind.CLIENT,

@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { context, type ContextManager } from '@opentelemetry/api';
 import test from 'ava';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
@@ -20,6 +21,8 @@ let telemetry: RunningTelemetry;
 let stack: Stack;
 let upstream: http.Server;
 const upstreamHeaders: http.IncomingHttpHeaders[] = [];
+/** Called by the upstream while it answers (the request that called it is still in flight). */
+let onUpstream: (() => void) | undefined;
 const secrets = new Set<string>();
 
 test.before(async () => {
@@ -32,6 +35,7 @@ test.before(async () => {
   telemetry = (await startTelemetry({ metricsPort: undefined, metricsHost: '127.0.0.1', otlpEndpoint: new URL(receiver.url) }))!;
   upstream = http.createServer((req, res) => {
     upstreamHeaders.push(req.headers);
+    onUpstream?.();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'hello from upstream' }));
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -112,6 +116,41 @@ test.serial('callApi: a client span under the request span, sent upstream as tra
   await telemetry.flush();
   t.false(receiver.spans.some((s) => s.traceId === unsampledTrace), 'nothing of an unsampled trace is exported');
   t.regex(String(upstreamHeaders.at(-1)!.traceparent), new RegExp(`^00-${unsampledTrace}-[0-9a-f]{16}-00$`));
+});
+
+test.serial('a sampled request holds no trace context for its whole length: none is entered while its callApi waits for the upstream', async (t) => {
+  const ua = new UserAgent(stack.appUrl);
+  await ua.login();
+  secrets.add((await ua.cookie('bff.sid'))!);
+  // Count the contexts entered and not yet left through the global context manager (the demo's).
+  const manager = (context as unknown as { _getContextManager(): ContextManager })._getContextManager();
+  const original = manager.with;
+  let entered = 0;
+  manager.with = function countedWith(this: ContextManager, ...args: Parameters<ContextManager['with']>) {
+    entered++;
+    let result: unknown;
+    try {
+      result = original.apply(this, args);
+    } catch (err) {
+      entered--;
+      throw err;
+    }
+    if (result instanceof Promise) return result.finally(() => entered--);
+    entered--;
+    return result;
+  } as ContextManager['with'];
+  const seen: number[] = [];
+  onUpstream = () => seen.push(entered);
+  try {
+    t.is((await ua.hx('/api/remote/hello', '/')).statusCode, 200);
+  } finally {
+    manager.with = original;
+    onUpstream = undefined;
+  }
+  await telemetry.flush();
+  const [api] = serverSpan('GET /api/remote/hello').slice(-1);
+  t.truthy(children(api!).find((k) => k.name === 'GET upstream'), 'the request was sampled and its callApi span is its child');
+  t.deepEqual(seen, [0], 'no context entered while the request waited for the upstream');
 });
 
 test.serial('no token, cookie value, code, state, session id or email in any exported span', async (t) => {

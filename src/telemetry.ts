@@ -8,7 +8,8 @@
  *   variables themselves (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
  *   OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS, OTEL_PROPAGATORS, ...).
  * Without the endpoint no tracer provider is registered: no span is made, none is wasted. The
- * context manager is switched on only while a sampled request runs (telemetry-context.ts).
+ * context manager is switched on only while a sampled request's store or IdP call runs
+ * (telemetry-context.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

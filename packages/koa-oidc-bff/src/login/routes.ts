@@ -130,7 +130,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       accessTokenExpiresAt: result.accessTokenExpiresAt,
       loginState: digest(state),
       returnTo: tx.returnTo,
-    }, stringClaim(claims.sid));
+    }, stringClaim(claims.sid), String(claims.sub));
     writeUserSession(ctx, {
       user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
       csrfSecret: newCsrfSecret(),

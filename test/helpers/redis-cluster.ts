@@ -171,3 +171,28 @@ export async function startRedisCluster(): Promise<TestCluster> {
     stop,
   };
 }
+
+/**
+ * Test accounts whose sessions land on each primary: `perPrimary` users per primary, found by
+ * asking the cluster for the slot of each candidate's tag (`userTag(sub)`).
+ */
+export async function accountsOnEveryPrimary(cluster: TestCluster, tagOf: (sub: string) => string, perPrimary: number, name = 'user'): Promise<{ username: string; password: string; claims: { sub: string; name: string; email: string }; primary: number }[]> {
+  const shards = await cluster.topology();
+  const admin = cluster.nodes[0]!.admin();
+  try {
+    const chosen: { username: string; password: string; claims: { sub: string; name: string; email: string }; primary: number }[] = [];
+    const count = new Map<number, number>();
+    for (let i = 0; chosen.length < perPrimary * shards.length && i < 10_000; i++) {
+      const username = `${name}${i}`;
+      const sub = `sub-${username}`;
+      const slot = Number(await admin.cluster('KEYSLOT', `{${tagOf(sub)}}`));
+      const shard = shards.find((s) => s.slots.some(([a, b]) => slot >= a && slot <= b))!;
+      if ((count.get(shard.primary) ?? 0) >= perPrimary) continue;
+      count.set(shard.primary, (count.get(shard.primary) ?? 0) + 1);
+      chosen.push({ username, password: `${username}-password`, claims: { sub, name: `User ${username}`, email: `${username}@example.test` }, primary: shard.primary });
+    }
+    return chosen;
+  } finally {
+    admin.disconnect();
+  }
+}

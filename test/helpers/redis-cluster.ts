@@ -89,6 +89,8 @@ export async function startRedisCluster(): Promise<TestCluster> {
         '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-port', String(bus),
         '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000', '--dir', dir,
         '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local',
+        // The other shards keep serving while one has no primary (as recommended in the README).
+        '--cluster-require-full-coverage', 'no',
       ], { stdio: 'ignore' });
       children.set(port, child);
     }
@@ -176,11 +178,21 @@ export async function startRedisCluster(): Promise<TestCluster> {
  * Test accounts whose sessions land on each primary: `perPrimary` users per primary, found by
  * asking the cluster for the slot of each candidate's tag (`userTag(sub)`).
  */
-export async function accountsOnEveryPrimary(cluster: TestCluster, tagOf: (sub: string) => string, perPrimary: number, name = 'user'): Promise<{ username: string; password: string; claims: { sub: string; name: string; email: string }; primary: number }[]> {
+export interface ClusterAccount {
+  username: string;
+  password: string;
+  claims: { sub: string; name: string; email: string };
+  /** The hash slot of the user's sessions. */
+  slot: number;
+  /** The port of the primary that served that slot when the account was made. */
+  primary: number;
+}
+
+export async function accountsOnEveryPrimary(cluster: TestCluster, tagOf: (sub: string) => string, perPrimary: number, name = 'user'): Promise<ClusterAccount[]> {
   const shards = await cluster.topology();
   const admin = cluster.nodes[0]!.admin();
   try {
-    const chosen: { username: string; password: string; claims: { sub: string; name: string; email: string }; primary: number }[] = [];
+    const chosen: ClusterAccount[] = [];
     const count = new Map<number, number>();
     for (let i = 0; chosen.length < perPrimary * shards.length && i < 10_000; i++) {
       const username = `${name}${i}`;
@@ -189,7 +201,7 @@ export async function accountsOnEveryPrimary(cluster: TestCluster, tagOf: (sub: 
       const shard = shards.find((s) => s.slots.some(([a, b]) => slot >= a && slot <= b))!;
       if ((count.get(shard.primary) ?? 0) >= perPrimary) continue;
       count.set(shard.primary, (count.get(shard.primary) ?? 0) + 1);
-      chosen.push({ username, password: `${username}-password`, claims: { sub, name: `User ${username}`, email: `${username}@example.test` }, primary: shard.primary });
+      chosen.push({ username, password: `${username}-password`, claims: { sub, name: `User ${username}`, email: `${username}@example.test` }, slot, primary: shard.primary });
     }
     return chosen;
   } finally {

@@ -204,18 +204,20 @@ it('a frozen primary (SIGSTOP): its replica takes over, nothing acknowledged is 
   const failedAt = Date.now();
   cluster.node(shard!.primary).freeze();
   let promotedAt: number;
+  let replicaBackAt: number;
   try {
     promotedAt = await waitForPrimary(shard!.slots[0]![0], shard!.replica!, shard!.primary);
+    // Reads must be served by the new primary while the failed node is still down.
+    await sleep(RECOVERY_MS + 1500);
   } finally {
     // The failed node comes back (as a supervisor restarts it) and rejoins as the new primary's
     // replica: until then its shard has no replica to confirm logins and logouts (503 by design).
     cluster.node(shard!.primary).thaw();
   }
-  let replicaBackAt: number;
   try {
     await cluster.waitHealthy();
     replicaBackAt = Date.now();
-    await sleep(RECOVERY_MS + 2000);
+    await sleep(RECOVERY_MS + 1500);
   } finally {
     await load.stop();
   }

@@ -2,13 +2,14 @@
  * Fast filling of a store with up to a million synthetic sessions for the store-scale phase:
  * SQLite rows inserted over a second connection in large transactions, Redis keys written in
  * pipelines (each session with a copy of the real login's token record), each in the layout the store itself writes (sqlite-store.ts schema, redis-scripts.ts
- * key layout). A sample is then read back through the store's own `get` and compared, so a
+ * and redis-cluster.ts key layouts). A sample is then read back through the store's own `get` and compared, so a
  * change of layout fails the run loudly instead of measuring something else. Stores without a
  * bulk path (memory, or unknown) are filled through `store.create`.
  */
 import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { parseClusterNodes, userTag } from 'koa-oidc-bff/stores/redis-cluster';
 import type { SessionStore } from 'koa-oidc-bff';
 import { fillStore, syntheticId, syntheticRecord, type SessionTemplate } from './synthetic-sessions.ts';
 
@@ -86,6 +87,49 @@ async function redisFill(url: string, prefix: string, template: SessionTemplate,
   }
 }
 
+/**
+ * The Redis Cluster store's layout (redis-cluster.ts): each session's keys under its user's tag
+ * `P{T}`, the sid index `P i:<sid>` in a slot of its own. A cluster connection of its own with
+ * automatic pipelining: ioredis groups the commands by node, one pipeline per node per tick.
+ */
+async function redisClusterFill(nodes: string, prefix: string, template: SessionTemplate, from: number, to: number): Promise<void> {
+  const p = prefix;
+  const now = Date.now();
+  const tokens = template.tokens ? JSON.stringify(template.tokens) : undefined;
+  const cluster = new Cluster(parseClusterNodes(nodes), { enableAutoPipelining: true, redisOptions: { maxRetriesPerRequest: 1 } });
+  const writeBatch = async (start: number, end: number) => {
+    const pending: Promise<unknown>[] = [];
+    for (let j = start; j < end; j++) {
+      const r = syntheticRecord(j, template.record, now);
+      const fields: (string | number)[] = ['sub', r.sub, 'ca', r.createdAt, 'ls', r.lastSeenAt, 'ie', r.idleExpiresAt, 'ae', r.absoluteExpiresAt, 'ua', r.userAgent];
+      if (r.sid !== undefined) fields.push('sid', r.sid);
+      for (const [key, value] of Object.entries(r.data)) if (value !== undefined) fields.push(`d:${key}`, JSON.stringify(value));
+      const tagged = `${p}{${userTag(r.sub)}}`;
+      const key = `${tagged}s:${r.id}`;
+      const ttl = Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt;
+      const indexTtl = r.absoluteExpiresAt - r.lastSeenAt;
+      pending.push(cluster.hset(key, ...fields), cluster.pexpire(key, ttl));
+      if (tokens !== undefined) pending.push(cluster.set(`${tagged}t:${r.id}`, tokens, 'PX', ttl));
+      for (const index of [`${tagged}u:${r.sub}`, ...(r.sid === undefined ? [] : [`${p}i:${r.sid}`])]) {
+        pending.push(cluster.zadd(index, r.absoluteExpiresAt, r.id), cluster.pexpire(index, indexTtl));
+      }
+    }
+    await Promise.all(pending);
+  };
+  let next = from;
+  try {
+    await Promise.all(Array.from({ length: 2 }, async () => {
+      while (next < to) {
+        const start = next;
+        next = Math.min(to, next + 1000);
+        await writeBatch(start, next);
+      }
+    }));
+  } finally {
+    cluster.disconnect();
+  }
+}
+
 /** Reads a spread of the new sessions back through the store and compares them with what was written. */
 async function verify(store: SessionStore, template: SessionTemplate, from: number, to: number): Promise<void> {
   const step = Math.max(1, Math.floor((to - from) / 50));
@@ -107,7 +151,7 @@ async function verify(store: SessionStore, template: SessionTemplate, from: numb
  * @param sqlitePath the SQLite file the store uses (for the second connection).
  * @returns the wall time in ms and how the sessions were written.
  */
-export async function bulkFill(store: SessionStore, template: SessionTemplate, from: number, to: number, paths: { sqlitePath: string; redisUrl: string | undefined }): Promise<{ ms: number; method: string }> {
+export async function bulkFill(store: SessionStore, template: SessionTemplate, from: number, to: number, paths: { sqlitePath: string; redisUrl: string | undefined; clusterNodes?: string | undefined }): Promise<{ ms: number; method: string }> {
   const start = performance.now();
   let method: string;
   if (store.kind === 'sqlite') {
@@ -116,6 +160,9 @@ export async function bulkFill(store: SessionStore, template: SessionTemplate, f
   } else if (store.kind === 'redis' && paths.redisUrl && typeof (store as { prefix?: unknown }).prefix === 'string') {
     await redisFill(paths.redisUrl, (store as unknown as { prefix: string }).prefix, template, from, to);
     method = 'Redis: HSET/PEXPIRE/ZADD in pipelines of 1,000 sessions, 2 in flight, in the store\'s key layout';
+  } else if (store.kind === 'redis-cluster' && paths.clusterNodes && typeof (store as { prefix?: unknown }).prefix === 'string') {
+    await redisClusterFill(paths.clusterNodes, (store as unknown as { prefix: string }).prefix, template, from, to);
+    method = 'Redis Cluster: HSET/PEXPIRE/ZADD auto-pipelined per node, 1,000 sessions per batch, 2 in flight, in the store\'s key layout';
   } else {
     await fillStore(store, template, from, to);
     return { ms: performance.now() - start, method: 'store.create, 100 at a time' };

@@ -8,7 +8,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
-import { Cluster, Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, Redis, type ChainableCommander } from 'ioredis';
 import { parseClusterNodes, userTag } from 'koa-oidc-bff/stores/redis-cluster';
 import type { SessionStore } from 'koa-oidc-bff';
 import { fillStore, syntheticId, syntheticRecord, type SessionTemplate } from './synthetic-sessions.ts';
@@ -89,16 +90,33 @@ async function redisFill(url: string, prefix: string, template: SessionTemplate,
 
 /**
  * The Redis Cluster store's layout (redis-cluster.ts): each session's keys under its user's tag
- * `P{T}`, the sid index `P i:<sid>` in a slot of its own. A cluster connection of its own with
- * automatic pipelining: ioredis groups the commands by node, one pipeline per node per tick.
+ * `P{T}`, the sid index `P i:<sid>` in a slot of its own. Each command goes into the pipeline of
+ * the primary serving its key's slot (cluster-key-slot, the cluster's slot map), over that node's
+ * own connection: one pipeline per node per 1,000 sessions, two batches in flight.
  */
 async function redisClusterFill(nodes: string, prefix: string, template: SessionTemplate, from: number, to: number): Promise<void> {
   const p = prefix;
   const now = Date.now();
   const tokens = template.tokens ? JSON.stringify(template.tokens) : undefined;
-  const cluster = new Cluster(parseClusterNodes(nodes), { enableAutoPipelining: true, redisOptions: { maxRetriesPerRequest: 1 } });
+  const cluster = new Cluster(parseClusterNodes(nodes), { redisOptions: { maxRetriesPerRequest: 1 } });
+  await new Promise<void>((resolve, reject) => {
+    cluster.once('ready', resolve);
+    cluster.once('error', reject);
+  });
+  const primaries = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+  const nodeOf = (key: string) => {
+    const node = primaries.get(cluster.slots[calculateSlot(key)]?.[0] ?? '');
+    if (!node) throw new Error(`bulk fill: no primary known for ${key}`);
+    return node;
+  };
   const writeBatch = async (start: number, end: number) => {
-    const pending: Promise<unknown>[] = [];
+    const pipelines = new Map<Redis, ChainableCommander>();
+    const on = (key: string) => {
+      const node = nodeOf(key);
+      let pipeline = pipelines.get(node);
+      if (!pipeline) pipelines.set(node, (pipeline = node.pipeline()));
+      return pipeline;
+    };
     for (let j = start; j < end; j++) {
       const r = syntheticRecord(j, template.record, now);
       const fields: (string | number)[] = ['sub', r.sub, 'ca', r.createdAt, 'ls', r.lastSeenAt, 'ie', r.idleExpiresAt, 'ae', r.absoluteExpiresAt, 'ua', r.userAgent];
@@ -108,13 +126,19 @@ async function redisClusterFill(nodes: string, prefix: string, template: Session
       const key = `${tagged}s:${r.id}`;
       const ttl = Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt;
       const indexTtl = r.absoluteExpiresAt - r.lastSeenAt;
-      pending.push(cluster.hset(key, ...fields), cluster.pexpire(key, ttl));
-      if (tokens !== undefined) pending.push(cluster.set(`${tagged}t:${r.id}`, tokens, 'PX', ttl));
-      for (const index of [`${tagged}u:${r.sub}`, ...(r.sid === undefined ? [] : [`${p}i:${r.sid}`])]) {
-        pending.push(cluster.zadd(index, r.absoluteExpiresAt, r.id), cluster.pexpire(index, indexTtl));
+      // Record, tokens and user index share the slot of the user's tag.
+      const slot = on(key).hset(key, ...fields).pexpire(key, ttl);
+      if (tokens !== undefined) slot.set(`${tagged}t:${r.id}`, tokens, 'PX', ttl);
+      slot.zadd(`${tagged}u:${r.sub}`, r.absoluteExpiresAt, r.id).pexpire(`${tagged}u:${r.sub}`, indexTtl);
+      if (r.sid !== undefined) {
+        const sidKey = `${p}i:${r.sid}`;
+        on(sidKey).zadd(sidKey, r.absoluteExpiresAt, r.id).pexpire(sidKey, indexTtl);
       }
     }
-    await Promise.all(pending);
+    for (const replies of await Promise.all([...pipelines.values()].map((pipeline) => pipeline.exec()))) {
+      const failed = (replies ?? []).find(([err]) => err);
+      if (failed) throw failed[0]!;
+    }
   };
   let next = from;
   try {
@@ -162,7 +186,7 @@ export async function bulkFill(store: SessionStore, template: SessionTemplate, f
     method = 'Redis: HSET/PEXPIRE/ZADD in pipelines of 1,000 sessions, 2 in flight, in the store\'s key layout';
   } else if (store.kind === 'redis-cluster' && paths.clusterNodes && typeof (store as { prefix?: unknown }).prefix === 'string') {
     await redisClusterFill(paths.clusterNodes, (store as unknown as { prefix: string }).prefix, template, from, to);
-    method = 'Redis Cluster: HSET/PEXPIRE/ZADD auto-pipelined per node, 1,000 sessions per batch, 2 in flight, in the store\'s key layout';
+    method = 'Redis Cluster: HSET/PEXPIRE/ZADD in one pipeline per primary per 1,000 sessions, 2 in flight, in the store\'s key layout';
   } else {
     await fillStore(store, template, from, to);
     return { ms: performance.now() - start, method: 'store.create, 100 at a time' };

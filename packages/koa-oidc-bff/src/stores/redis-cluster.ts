@@ -31,6 +31,20 @@
  *    marker lets a replayed logout token end sessions that are already ended, a lost refresh lock
  *    allows a second refresh in the failover's second.
  *
+ * Another record type: one that belongs to a session or a user (a tombstone of an ended session,
+ * say) goes under the same `P{T}` tag (`P{T}x:<id>`), so the scripts that write the session can
+ * write it in the same atomic step; one keyed by something else (a rate-limit counter by client
+ * address) is a single key anywhere (`P r:<key>`, as claims and locks), written by one command or
+ * one single-key script. Only a record that must point across users needs ordered steps like the
+ * sid index, with its own invariant written here.
+ *
+ * Why ioredis: it is already the single-Redis store's client, so the fault settings, the Lua
+ * scripts (defined per client, sent per connection as EVAL then EVALSHA) and the pipelines are
+ * the same; its pipelines send a keyless command (WAIT) to the node of the pipeline's slot, which
+ * is what confirms a write on the connection that made it; and `Cluster` follows MOVED/ASK and
+ * reloads the slot map on a timer. node-redis's `createCluster` would do as well but would have
+ * meant a second client, a second set of fault settings, and its script API.
+ *
  * Fault handling as the single-Redis store (redis.ts), plus: every call has a deadline
  * (`timeoutMs` plus the `WAIT` budget) whatever the client's redirection retries do; a failed
  * call asks the client to reload the slot map, so the promoted replica is used as soon as the

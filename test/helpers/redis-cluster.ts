@@ -56,8 +56,20 @@ async function ask<T>(port: number, command: (r: Redis) => Promise<T>): Promise<
   }
 }
 
-/** Starts and forms the cluster; rejects (after cleaning up) when it does not become healthy in 30 s. */
+/**
+ * Starts and forms the cluster; rejects (after cleaning up) when it does not become healthy in
+ * 30 s, after a second attempt on other ports (a port found free can be taken by another process
+ * before redis-server binds it).
+ */
 export async function startRedisCluster(): Promise<TestCluster> {
+  try {
+    return await startOnce();
+  } catch {
+    return startOnce();
+  }
+}
+
+async function startOnce(): Promise<TestCluster> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bff-redis-cluster-'));
   const children = new Map<number, ChildProcess>();
   const ports: number[] = [];

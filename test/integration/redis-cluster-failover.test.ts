@@ -8,6 +8,7 @@
  * during the failure, holds after it; the service recovers by itself.
  */
 import test, { type ExecutionContext } from 'ava';
+import got from 'got';
 import { createRedisClusterStore, userTag, type RedisClusterSessionStore } from 'koa-oidc-bff/stores/redis-cluster';
 import { startInstance, type Instance } from '../helpers/instance.ts';
 import { accountsOnEveryPrimary, hasRedisCluster, startRedisCluster, type ClusterAccount, type TestCluster } from '../helpers/redis-cluster.ts';
@@ -64,7 +65,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const base = (i: number) => (i % 2 === 0 ? stack.appUrl : second.url);
 const pickLive = () => live.splice(Math.floor(Math.random() * live.length), 1)[0]!;
 
-interface Sample { kind: 'read' | 'login' | 'logout'; start: number; end: number; status: number; slot: number }
+interface Sample { kind: 'read' | 'login' | 'logout' | 'ready'; start: number; end: number; status: number; slot: number }
 
 /** Ends `user`'s session with the app's logout form; the outcome, and the cookie the session had. */
 async function appLogout(user: User, i: number): Promise<{ status: number; cookie: string; readStatus?: number }> {
@@ -92,6 +93,15 @@ function startLoad() {
       await sleep(2);
     }
   });
+  // A load balancer's readiness probe: one shard failing over must not take the instances out.
+  const prober = (async () => {
+    for (let i = 0; running; i++) {
+      const start = Date.now();
+      const answer = await got.get(`${base(i)}/readyz`, { throwHttpErrors: false, retry: { limit: 0 } });
+      record('ready', start, answer.statusCode, -1);
+      await sleep(100);
+    }
+  })();
   const loginWorker = (async () => {
     for (let i = 0; running; i++) {
       const account = accounts[Math.floor(Math.random() * accounts.length)]!;
@@ -126,7 +136,7 @@ function startLoad() {
     samples,
     async stop() {
       running = false;
-      await Promise.all([...readers, loginWorker, logoutWorker]);
+      await Promise.all([...readers, prober, loginWorker, logoutWorker]);
     },
   };
 }
@@ -172,6 +182,8 @@ function checkSamples(t: ExecutionContext, samples: Sample[], inShard: (slot: nu
   t.deepEqual(unexpected.slice(0, 5), [], 'only 200, 303 (login, logout) and 503 answers: no 500');
   const slow = samples.filter((s) => s.end - s.start > MAX_LATENCY_MS);
   t.deepEqual(slow.slice(0, 5), [], 'no request hangs');
+  const unready = samples.filter((s) => s.kind === 'ready' && s.status !== 200);
+  t.deepEqual(unready.slice(0, 5), [], '/readyz stays 200: the cluster as a whole is up');
   const unavailable = samples.filter((s) => s.status === 503);
   // Reads touch their user's slot only; logins and logouts also touch a claim or a sid index anywhere.
   const misplaced = unavailable.filter((s) => s.kind === 'read' && !inShard(s.slot));

@@ -55,9 +55,11 @@ test.before(async () => {
   }));
 });
 test.after.always(async () => {
-  await second?.close();
-  await stack?.close();
-  await Promise.all(stores.map((s) => s.close()));
+  // Bounded: whatever state a failed test left, the redis-servers go and the worker can exit.
+  const bounded = (p: Promise<unknown> | undefined) => Promise.race([p?.catch(() => undefined), sleep(10_000)]);
+  await bounded(second?.close());
+  await bounded(stack?.close());
+  await bounded(Promise.all(stores.map((s) => s.close())));
   await cluster?.stop();
 });
 

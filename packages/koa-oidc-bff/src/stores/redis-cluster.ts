@@ -345,7 +345,10 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
       if (!state.includes('cluster_state:ok')) throw new Error('cluster_state is not ok');
     }),
     async close() {
-      await cluster.quit().catch(() => undefined);
+      // QUIT waits for every node's answer: a frozen node must not hold the shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([cluster.quit().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
       cluster.disconnect();
     },
   };

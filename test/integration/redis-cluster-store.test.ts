@@ -82,6 +82,25 @@ const slotOf = async (store: RedisClusterSessionStore, key: string) => Number(aw
   }
 });
 
+(available ? test : test.skip)('countLive counts the live sessions on every primary', async (t) => {
+  const store = await open();
+  try {
+    const now = Date.now();
+    t.is(await store.countLive!(now), 0);
+    const records = Array.from({ length: 12 }, () => recordFor(store));
+    for (const r of records) await store.create(r);
+    const expired = recordFor(store, { idleExpiresAt: now - 1 });
+    await store.create(expired);
+    // Its key lives 1 ms (the shortest PEXPIRE): let that pass.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.is(await store.countLive!(now), 12, 'the expired one is not counted');
+    await store.destroy(records[0]!.id);
+    t.is(await store.countLive!(now), 11);
+  } finally {
+    await store.close();
+  }
+});
+
 (available ? test.serial : test.skip)('no replica confirming: login and logout answer 503 (WAIT), never acknowledged; with waitReplicas 0 they succeed', async (t) => {
   const store = await open({ waitTimeoutMs: 200 });
   const careless = await open({ waitReplicas: 0 });

@@ -290,6 +290,16 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
     destroy: (id) => run(async () => {
       await unindexSids(await destroyIds([id]));
     }),
+    // Session keys expire with their session: counting them on every primary (SCAN, sampled every 30 s at most) counts live ones.
+    countLive: () => guarded('redis-cluster', async () => {
+      const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}s:*`;
+      const counts = await Promise.all(cluster.nodes('master').map(async (node) => {
+        let n = 0;
+        for await (const keys of node.scanStream({ match: pattern, count: 1000 })) n += (keys as string[]).length;
+        return n;
+      }));
+      return counts.reduce((a, b) => a + b, 0);
+    }),
     listBySub: (sub, now) => run(async () => {
       const index = subKey(sub);
       const ids = await cluster.zrangebyscore(index, `(${now}`, '+inf');

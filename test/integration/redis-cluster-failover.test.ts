@@ -22,8 +22,13 @@ const it = available ? test.serial : test.skip;
 
 /** After the replica is primary, the client must be using it within this (slot map reload every second, one command timeout). */
 const RECOVERY_MS = 3000;
-/** No request may take longer than this (command timeout 1 s, WAIT 0.5 s, deadline 2 s, plus a loaded machine). */
-const MAX_LATENCY_MS = 3500;
+/**
+ * WAIT's budget here: CI runs every test file at once on 2 cores, where a replica can take longer
+ * than the default 500 ms to confirm (a 503 outside the failure would fail the test for nothing).
+ */
+const WAIT_TIMEOUT_MS = 1500;
+/** No request may take longer than this (command timeout 1 s, WAIT up to 1.5 s twice for a login, plus a loaded machine). */
+const MAX_LATENCY_MS = 5000;
 
 let cluster: TestCluster;
 let stores: RedisClusterSessionStore[] = [];
@@ -41,16 +46,24 @@ test.before(async () => {
   if (!available) return;
   cluster = await startRedisCluster();
   accounts = await accountsOnEveryPrimary(cluster, userTag, 67);
-  stores = await Promise.all([0, 1].map(() => createRedisClusterStore(cluster.seeds, { prefix: 'fo:' })));
+  stores = await Promise.all([0, 1].map(() => createRedisClusterStore(cluster.seeds, { prefix: 'fo:', waitTimeoutMs: WAIT_TIMEOUT_MS })));
   stack = await startStack({ store: stores[0]!, accounts, env: { SESSION_STORE: 'redis-cluster', REDIS_CLUSTER_NODES: cluster.spec, IDP_TIMEOUT: '30' } });
   second = await startInstance(stack, undefined, stores[1]!);
   // 200 users logged in (ten at a time), all acknowledged.
   const queue = [...accounts];
   await Promise.all(Array.from({ length: 10 }, async () => {
     for (let account = queue.shift(); account; account = queue.shift()) {
-      const ua = new UserAgent(stack.appUrl);
-      await ua.login(account.username, account.password, '/');
-      live.push({ account, ua });
+      // Setup, not under test: a login the loaded machine answers 503 is tried again.
+      for (let attempt = 1; ; attempt++) {
+        const ua = new UserAgent(stack.appUrl);
+        try {
+          await ua.login(account.username, account.password, '/');
+          live.push({ account, ua });
+          break;
+        } catch (err) {
+          if (attempt === 3) throw err;
+        }
+      }
     }
   }));
 });

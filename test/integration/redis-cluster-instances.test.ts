@@ -27,7 +27,7 @@ test.before(async () => {
   if (!available) return;
   cluster = await startRedisCluster();
   accounts = await accountsOnEveryPrimary(cluster, userTag, 2);
-  stores = await Promise.all([0, 1].map(() => createRedisClusterStore(cluster.seeds, { prefix: 'inst:' })));
+  stores = await Promise.all([0, 1].map(() => createRedisClusterStore(cluster.seeds, { prefix: 'inst:', waitTimeoutMs: 1500 })));
   // Short access tokens: the refresh test waits for one to expire.
   stack = await startStack({ store: stores[0]!, accounts, api: true, ttl: { AccessToken: 6 }, env: { SESSION_STORE: 'redis-cluster', REDIS_CLUSTER_NODES: cluster.spec, TOKEN_REFRESH_SKEW: '1' } });
   second = await startInstance(stack, undefined, stores[1]!);

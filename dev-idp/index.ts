@@ -51,8 +51,12 @@ export interface DevIdpOptions {
   ttl?: DevIdpTtl | undefined;
   /** Port of the dev resource server (0 = a free port); false = none, and opaque access tokens. Default 4100. */
   apiPort?: number | false | undefined;
-  /** Pushed authorization requests (RFC 9126): 'optional' (default, advertised) or 'required' (plain authorization requests are refused). */
-  par?: 'optional' | 'required' | undefined;
+  /**
+   * Pushed authorization requests (RFC 9126): 'off' (default: not advertised, so apps send plain
+   * authorization requests), 'optional' (advertised in discovery) or 'required' (plain
+   * authorization requests are refused).
+   */
+  par?: 'off' | 'optional' | 'required' | undefined;
   /** DPoP (RFC 9449): demand server-issued nonces in proofs at the token endpoint and the dev API. Default false. */
   dpopNonce?: boolean | undefined;
   /** Receives the startup lines, back-channel failures and server errors. Default console.log. */
@@ -123,7 +127,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
 
     const provider = createProvider({
       issuer, accounts, clients, keys, apiAudience: apiUrl, ttl: { ...DEFAULT_TTL, ...options.ttl },
-      requirePar: options.par === 'required', dpopNonce: options.dpopNonce === true,
+      par: options.par ?? 'off', dpopNonce: options.dpopNonce === true,
     });
     // Fail at startup, not at the first login, when a registration is invalid.
     await checkRegistrations(provider, clients);

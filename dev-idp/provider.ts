@@ -38,8 +38,8 @@ export interface ProviderInputs {
   ttl: Required<DevIdpTtl>;
   /** Audience (and resource indicator) of the dev API; undefined: no resource server, opaque tokens. */
   apiAudience: string | undefined;
-  /** Refuse authorization requests that were not pushed first (RFC 9126 5). */
-  requirePar: boolean;
+  /** Pushed authorization requests (RFC 9126): off (not advertised), optional, or required (plain requests refused, 5). */
+  par: 'off' | 'optional' | 'required';
   /** Demand a server-issued nonce in DPoP proofs at the token endpoint (RFC 9449 8). */
   dpopNonce: boolean;
 }
@@ -103,8 +103,8 @@ export function createProvider(inputs: ProviderInputs): InstanceType<typeof Prov
       rpInitiatedLogout: { enabled: true, ...pageHooks.logout },
       resourceIndicators: resourceIndicators(apiAudience),
       userinfo: { enabled: true },
-      // RFC 9126: clients may (or, with requirePar, must) push their authorization requests.
-      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: inputs.requirePar },
+      // RFC 9126: clients may (or, when required, must) push their authorization requests.
+      pushedAuthorizationRequests: inputs.par === 'off' ? { enabled: false } : { enabled: true, requirePushedAuthorizationRequests: inputs.par === 'required' },
       // RFC 9449: DPoP-bound tokens for clients that send proofs; nonces on demand.
       dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => inputs.dpopNonce },
     },

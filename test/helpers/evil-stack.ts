@@ -9,7 +9,7 @@ import { isRedirect, readForm, type UserAgent } from './user-agent.ts';
 export interface EvilStackOptions extends Pick<StackOptions, 'env' | 'store' | 'now'> {
   /** Initial scenario (default: valid responses). */
   scenario?: Scenario;
-  idp?: Pick<EvilIdpOptions, 'host' | 'issParameterSupported' | 'signingAlgs'>;
+  idp?: Pick<EvilIdpOptions, 'host' | 'issParameterSupported' | 'signingAlgs' | 'par'>;
 }
 
 export interface EvilStack extends Omit<Stack, 'idp'> {

@@ -133,7 +133,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     await checkRegistrations(provider, clients);
     const stats = countProviderEvents(provider, log);
     provider.use(securityHeaders());
-    provider.use(impliedConsentForOfflineAccess(provider.pathFor('authorization')));
+    provider.use(impliedConsentForOfflineAccess(provider.pathFor('authorization'), options.par === 'optional' || options.par === 'required' ? provider.pathFor('pushed_authorization_request') : undefined));
     provider.use(interactionRoutes(provider, accounts, log));
     idpServer.handle(provider.callback());
     if (apiServer && apiUrl) {

@@ -100,7 +100,15 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
 
   app.silent = true;
   server.on('request', app.callback());
-  await bff.whenReady();
+  try {
+    await bff.whenReady();
+  } catch (err) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await bff.close();
+    await idp.close();
+    throw err;
+  }
   return {
     appUrl, idp, bff, app, store, keysBefore,
     async close() {

@@ -36,6 +36,8 @@ export interface StackOptions {
   now?: () => number;
   /** pino level of the captured app log (default info). */
   logLevel?: string;
+  /** Pushed authorization requests at the dev-idp (default off). */
+  idpPar?: 'off' | 'optional' | 'required';
   /** The dev-idp's data directory (its signing keys); default a new temporary one. Restart an IdP with the same one to keep its keys. */
   idpDataDir?: string;
 }
@@ -66,6 +68,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     dataDir: idpDataDir,
     apiPort: options.api ? 0 : false,
     logger: () => undefined,
+    ...(options.idpPar ? { par: options.idpPar } : {}),
     ...(options.accounts ? { accounts: options.accounts } : {}),
     ...(options.ttl ? { ttl: options.ttl } : {}),
   });

@@ -198,7 +198,7 @@ export function createBff(options: BffOptions): Bff {
     middleware: () => composed,
     requireUser(requirement) {
       if (!requirement) return userGuard;
-      const stepUp = stepUpGuard(checkRequirement(requirement), o.baseUrl, now, authRoutes);
+      const stepUp = stepUpGuard(checkRequirement(requirement), store, o.baseUrl, now, authRoutes);
       return compose<Koa.Context>([userGuard, stepUp]) as unknown as Koa.Middleware;
     },
     user(ctx) {

@@ -160,9 +160,6 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     writeUserSession(ctx, {
       user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
       csrfSecret: newCsrfSecret(),
-      // For step-up checks (RFC 9470) on the hot record: two short values, no token read.
-      acr: stringClaim(claims.acr),
-      authTime: typeof claims.auth_time === 'number' ? claims.auth_time : Math.floor(now() / 1000),
     });
     // A new session id at every login (session fixation, OWASP ASVS 3.2.1).
     await regenerateSession(ctx);

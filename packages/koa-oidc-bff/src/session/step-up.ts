@@ -8,7 +8,8 @@
 import type Koa from 'koa';
 import { AppError } from '../errors.ts';
 import { returnToFor } from './require-user.ts';
-import { userSession } from './user-session.ts';
+import { sessionState } from './session-middleware.ts';
+import type { SessionStore } from './store.ts';
 
 /** What a route needs of the login. */
 export interface StepUpRequirement {
@@ -46,16 +47,20 @@ export function checkRequirement(requirement: StepUpRequirement): { acrValues: s
 }
 
 /**
- * Middleware to run after `requireUser()`: lets the request through when the session's `acr` is
- * one of `acrValues` and its `authTime` (seconds) is within `maxAge` of now, else throws
- * {@link StepUpRequiredError}. Reads only the hot record (no I/O).
+ * Middleware to run after `requireUser()`: lets the request through when the login's ID token
+ * `acr` is one of `acrValues` and its `auth_time` (else the login time) is within `maxAge`
+ * seconds of now, else throws {@link StepUpRequiredError}. The claims are in the token record,
+ * read here only: the hot record, and so every other route, stays as it was.
  */
-export function stepUpGuard(requirement: { acrValues: string | undefined; maxAge: number | undefined }, baseUrl: URL, now: () => number, authRoutes?: ReadonlySet<string>): Koa.Middleware {
+export function stepUpGuard(requirement: { acrValues: string | undefined; maxAge: number | undefined }, store: SessionStore, baseUrl: URL, now: () => number, authRoutes?: ReadonlySet<string>): Koa.Middleware {
   const accepted = requirement.acrValues?.split(' ');
   return async function requireStepUp(ctx, next) {
-    const session = userSession(ctx);
-    const acrOk = accepted === undefined || (session?.acr !== undefined && accepted.includes(session.acr));
-    const fresh = requirement.maxAge === undefined || (session?.authTime !== undefined && Math.floor(now() / 1000) - session.authTime <= requirement.maxAge);
+    const record = sessionState(ctx).record;
+    const claims = record ? (await store.getTokens(record.id, now()))?.claims as { acr?: unknown; auth_time?: unknown } | undefined : undefined;
+    const acr = typeof claims?.acr === 'string' ? claims.acr : undefined;
+    const authTime = typeof claims?.auth_time === 'number' ? claims.auth_time : record ? Math.floor(record.createdAt / 1000) : undefined;
+    const acrOk = accepted === undefined || (acr !== undefined && accepted.includes(acr));
+    const fresh = requirement.maxAge === undefined || (authTime !== undefined && Math.floor(now() / 1000) - authTime <= requirement.maxAge);
     if (!acrOk || !fresh) throw new StepUpRequiredError(returnToFor(ctx, baseUrl, authRoutes), requirement.acrValues, requirement.maxAge);
     await next();
   };

@@ -21,10 +21,6 @@ export interface UserSessionData {
   user: SessionUser;
   /** Secret behind the per-session CSRF tokens (csrf package). */
   csrfSecret: string;
-  /** The login's authentication context class (ID token `acr`, OIDC Core 2), for step-up checks. */
-  acr?: string | undefined;
-  /** When the user authenticated (ID token `auth_time`, else the login time), seconds since the epoch. */
-  authTime?: number | undefined;
 }
 
 type SessionHolder = { session: (Partial<UserSessionData> & Record<string, unknown>) | null };

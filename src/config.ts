@@ -175,8 +175,8 @@ export const SETTING_EXAMPLES: Readonly<Record<SettingName, string>> = Object.fr
   SESSION_SECRET: '<48 random bytes, base64: openssl rand -base64 48>', SESSION_STORE: 'sqlite',
   SESSION_SQLITE_PATH: '.data/sessions.sqlite', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_IDLE_TIMEOUT: '28800',
   SESSION_ABSOLUTE_TIMEOUT: '604800', CLOCK_TOLERANCE: '30', TOKEN_REFRESH_SKEW: '60', IDP_TIMEOUT: '5',
-  REMOTE_API_URL: 'https://api.example.com', CLIENT_AUTH_METHOD: 'private_key_jwt',
-  CLIENT_PRIVATE_KEY: '<PEM or JWK JSON; prefer CLIENT_PRIVATE_KEY_FILE>', CLIENT_PRIVATE_KEY_FILE: '/run/secrets/client-key.pem',
+  REMOTE_API_URL: 'https://api.example.com', CLIENT_AUTH_METHOD: 'client_secret_post',
+  CLIENT_PRIVATE_KEY: '<PEM or JWK JSON; prefer CLIENT_PRIVATE_KEY_FILE>', CLIENT_PRIVATE_KEY_FILE: '<path of the PEM or JWK file, e.g. /run/secrets/client-key.pem>',
   CLIENT_KEY_ID: 'app-key-2026-12', PUSHED_AUTHORIZATION_REQUESTS: 'auto', DPOP: '1', STEP_UP_ACR: 'urn:dev-idp:acr:mfa', STEP_UP_MAX_AGE: '300', TRUST_PROXY: '1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DATA_DIR: '.data',
   DEV_IDP_PORT: '4000', DEV_IDP_ISSUER: 'http://localhost:4000', DEV_API_PORT: '4100',
 });
@@ -236,7 +236,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         problems.push(problem('CLIENT_PRIVATE_KEY_FILE', `cannot be read (${(err as { code?: string }).code ?? 'error'})`));
       }
     } else if (ok('CLIENT_PRIVATE_KEY') && e.CLIENT_PRIVATE_KEY) clientPrivateKey = e.CLIENT_PRIVATE_KEY;
-    else problems.push(problem('CLIENT_PRIVATE_KEY_FILE', 'or CLIENT_PRIVATE_KEY is required with CLIENT_AUTH_METHOD=private_key_jwt'));
+    else problems.push(problem('CLIENT_PRIVATE_KEY', 'or CLIENT_PRIVATE_KEY_FILE is required with CLIENT_AUTH_METHOD=private_key_jwt'));
   } else if (given('CLIENT_PRIVATE_KEY') || given('CLIENT_PRIVATE_KEY_FILE')) {
     problems.push(problem('CLIENT_AUTH_METHOD', 'must be private_key_jwt when a client private key is set'));
   }

@@ -89,7 +89,7 @@ test('CLIENT_PRIVATE_KEY problems name the setting and never echo the key', (t) 
   const err = t.throws(() => loadConfig({ NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(40), CLIENT_AUTH_METHOD: 'private_key_jwt', CLIENT_PRIVATE_KEY: key }), { instanceOf: ConfigError })!;
   t.regex(err.message, /CLIENT_PRIVATE_KEY/);
   t.false(err.message.includes('NOT-A-KEY'));
-  t.throws(() => loadConfig({ NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(40), CLIENT_AUTH_METHOD: 'private_key_jwt' }), { message: /CLIENT_PRIVATE_KEY_FILE/ });
+  t.throws(() => loadConfig({ NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(40), CLIENT_AUTH_METHOD: 'private_key_jwt' }), { message: /CLIENT_PRIVATE_KEY or CLIENT_PRIVATE_KEY_FILE|CLIENT_PRIVATE_KEY: or CLIENT_PRIVATE_KEY_FILE/ });
   t.throws(() => loadConfig({ NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(40), CLIENT_PRIVATE_KEY: key }), { message: /CLIENT_AUTH_METHOD/ });
 });
 

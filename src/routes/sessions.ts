@@ -37,6 +37,8 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
   const requireUser = bff.requireUser();
   const requireCsrf = bff.requireCsrf({ limit: '4kb' });
   const stepUp = options.stepUp ? bff.requireUser(options.stepUp) : undefined;
+  /** For the page's note under "End all other sessions": `acr` (a second factor), `recent` (a recent login), or none. */
+  const stepUpNote = options.stepUp?.acr !== undefined ? 'acr' : options.stepUp ? 'recent' : undefined;
 
   /**
    * The step-up "End all other sessions" needs, checked after the CSRF token: a navigation comes
@@ -79,7 +81,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
   /** htmx: the refreshed list in place; a plain form: back to the page (303, POST-redirect-GET). */
   async function answer(ctx: Koa.Context, notice: string): Promise<void> {
     if (htmx(ctx).request) {
-      page(ctx, 'sessions', { title: 'Your sessions', sessions: await rows(ctx), notice });
+      page(ctx, 'sessions', { title: 'Your sessions', sessions: await rows(ctx), notice, stepUp: stepUpNote });
       return;
     }
     ctx.set('Cache-Control', 'no-store');
@@ -88,7 +90,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
   }
 
   router.get('/sessions', requireUser, async function listSessions(ctx) {
-    page(ctx, 'sessions', { title: 'Your sessions', sessions: await rows(ctx) });
+    page(ctx, 'sessions', { title: 'Your sessions', sessions: await rows(ctx), stepUp: stepUpNote });
   });
 
   router.post('/sessions/end-others', requireFormUser, requireStepUp, async function endOtherSessions(ctx) {

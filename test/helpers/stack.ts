@@ -118,7 +118,16 @@ export async function startApp(
   const store = options.store ?? (await createStore(config, logger));
   const app = createApp(config, { store, logger, ...(options.now ? { now: options.now } : {}) });
   server.on('request', app.koa.callback());
-  await app.bff.whenReady();
+  try {
+    await app.bff.whenReady();
+  } catch (err) {
+    // The IdP cannot serve these settings (PUSHED_AUTHORIZATION_REQUESTS=always, DPOP=1): nothing is left running.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await app.close();
+    if (!options.store) await store.close();
+    throw err;
+  }
   const logs = () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   return {
     appUrl, app, config, store, server, logs,

@@ -130,3 +130,8 @@ test('hostile IdP accepting only client_secret_basic: CLIENT_AUTH_METHOD=client_
   t.is(res.statusCode, 502);
   t.is(JSON.parse(res.body).error, 'ERR_LOGIN_TOKEN_ENDPOINT');
 });
+
+test('hostile IdP without DPoP support: DPOP=1 makes the app refuse it at startup (whenReady rejects)', async (t) => {
+  const err = await t.throwsAsync(startEvilStack({ env: { DPOP: '1' } }));
+  t.regex(err!.message, /dpop_signing_alg_values_supported/);
+});

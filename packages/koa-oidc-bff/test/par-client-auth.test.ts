@@ -6,8 +6,15 @@
 import { generateKeyPairSync } from 'node:crypto';
 import test from 'ava';
 import { Agent, readForm } from './helpers/agent.ts';
-import { ALICE, CLIENT_SECRET, startHost, type Host, type HostOptions } from './helpers/host.ts';
-import { checkOptions } from 'koa-oidc-bff';
+import { ALICE, CLIENT_ID, CLIENT_SECRET, SECRET, startHost, type Host, type HostOptions } from './helpers/host.ts';
+import { checkOptions, createBff } from 'koa-oidc-bff';
+import { startDevIdp } from 'koa-oidc-bff-dev-idp';
+import { mkdtempSync } from 'node:fs';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import Koa from 'koa';
 
 async function host(t: import('ava').ExecutionContext, options: HostOptions): Promise<Host> {
   const h = await startHost({
@@ -58,8 +65,22 @@ test("PAR 'never' against an IdP that requires it: the IdP refuses the plain req
   t.regex(page.body, /invalid_request/);
 });
 
-test("PAR 'always' with an IdP that does not advertise it: whenReady rejects and /login answers 503 ERR_IDP_UNSUITABLE", async (t) => {
+test("PAR 'always' with an IdP that does not advertise it: whenReady rejects, readiness says the IdP is down and /login answers 503 ERR_IDP_UNSUITABLE", async (t) => {
   await t.throwsAsync(startHost({ bff: { pushedAuthorizationRequests: 'always' } }), { message: /pushed_authorization_request_endpoint/ });
+  const idp = await startDevIdp({ port: 0, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseUrl: 'http://localhost:1' }], dataDir: mkdtempSync(path.join(os.tmpdir(), 'bff-pkg-idp-')), apiPort: false, logger: () => undefined });
+  t.teardown(() => idp.close());
+  const bff = createBff({ issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseUrl: 'http://localhost:1', secrets: [SECRET], pushedAuthorizationRequests: 'always' });
+  t.teardown(() => bff.close());
+  await t.throwsAsync(bff.whenReady());
+  t.like(await bff.readiness(), { ready: false, checks: { idp: 'down' } });
+  const app = new Koa();
+  app.use(bff.middleware());
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/login`, { headers: { accept: 'application/json' } });
+  t.is(res.status, 503);
+  t.is(((await res.json()) as { error: string }).error, 'ERR_IDP_UNSUITABLE');
 });
 
 test('client_secret_post: login, refresh and logout with a client registered for it (the evil IdP, which accepts Basic only, proves the secret goes in the body: test/integration/client-auth.test.ts)', async (t) => {

@@ -226,7 +226,7 @@ export function checkOptions(input: unknown): { ok: true; options: ResolvedOptio
       seen.set(p, name);
     }
     // The IdP's form_post and back-channel calls carry no htmx or X-CSRF header.
-    for (const name of ['callback', 'backchannelLogout'] as const) {
+    for (const name of ['callback', 'backchannelLogout', ...(clientKey ? ['jwks'] as const : [])] as const) {
       if (prefixes.success && prefixes.data.some((prefix) => routes.data[name].startsWith(prefix))) problems.push({ option: `routes.${name}`, message: 'must not be under one of apiPrefixes (the IdP cannot send the API header)' });
     }
   }

@@ -106,7 +106,11 @@ export interface Bff {
   on(event: AuthEvent | '*', listener: AuthEventListener): () => void;
   /** IdP discovery loaded and store answering (the store ping is bounded to 1 s). */
   readiness(): Promise<BffReadiness>;
-  /** Resolves once IdP discovery has succeeded (never rejects; discovery retries in the background). */
+  /**
+   * Resolves once IdP discovery has succeeded (discovery retries in the background while the IdP
+   * is down). Rejects only when the IdP cannot serve the options (`pushedAuthorizationRequests:
+   * 'always'` without a PAR endpoint, `dpop` without DPoP support): a configuration error.
+   */
   whenReady(): Promise<void>;
   /** Name of the session cookie (`bff.sid`, or `__Host-bff.sid` on https). */
   readonly cookieName: string;

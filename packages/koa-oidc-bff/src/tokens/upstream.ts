@@ -1,6 +1,7 @@
 /**
  * Calls an API behind the BFF with the user's access token (RFC 6750 2.1). The upstream request
- * is built from scratch: `Authorization: Bearer <token>` and the headers the route names, nothing
+ * is built from scratch: `Authorization: Bearer <token>` (or `DPoP <token>` with its proof, RFC
+ * 9449 7.1) and the headers the route names, nothing
  * from the incoming request (no cookie, no htmx or forwarding headers). Redirects are not
  * followed (they could carry the token elsewhere), the time is bounded, and the answer's size too.
  */

@@ -5,6 +5,7 @@
 import * as client from 'openid-client';
 import { UnavailableError } from '../errors.ts';
 import { clientAuthentication, type ClientCredentials } from './client-auth.ts';
+import { endpointNamer, type IdpEndpoint } from '../telemetry/idp-fetch.ts';
 import { JwksCache } from './jwks-cache.ts';
 
 export interface OidcOptions {
@@ -28,6 +29,11 @@ export interface OidcOptions {
   onDiscovered?: () => void;
   /** Called once when the IdP's metadata cannot serve the options (discovery then stops). */
   onUnsuitable?: (err: Error) => void;
+  /**
+   * Wraps the fetch of every IdP request (telemetry), given a function naming a request URL by
+   * its endpoint. Undefined: openid-client's own fetch.
+   */
+  instrumentFetch?: ((nameOf: (url: string) => IdpEndpoint) => client.CustomFetch) | undefined;
 }
 
 export interface OidcClient {
@@ -74,6 +80,10 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   });
   // Nobody has to listen: the rejection is also logged and answered (503) by configuration().
   readyPromise.catch(() => undefined);
+  const instrument = options.instrumentFetch;
+  const discoveryFetch = instrument?.(() => 'discovery');
+  // Requests of a discovered configuration, named by its metadata (made once per discovery).
+  let idpFetch: client.CustomFetch | undefined;
 
   async function attempt(delay: number): Promise<void> {
     if (closed) return;
@@ -87,9 +97,11 @@ export function createOidcClient(options: OidcOptions): OidcClient {
         {
           timeout: options.timeout,
           ...(options.allowInsecureIssuer ? { execute: [client.allowInsecureRequests] } : {}),
+          ...(discoveryFetch ? { [client.customFetch]: discoveryFetch } : {}),
         },
       );
       discovered.timeout = options.timeout;
+      if (instrument) discovered[client.customFetch] = idpFetch = instrument(endpointNamer(discovered.serverMetadata()));
       if (options.responseType === 'id_token') client.useIdTokenResponseType(discovered);
       const problem = unsuitability(discovered.serverMetadata(), options);
       if (problem) {
@@ -132,7 +144,7 @@ export function createOidcClient(options: OidcOptions): OidcClient {
       if (options.allowInsecureIssuer) client.allowInsecureRequests(fresh);
       if (options.responseType === 'id_token') client.useIdTokenResponseType(fresh);
       else client.enableNonRepudiationChecks(fresh);
-      fresh[client.customFetch] = jwks.fetchFor(fresh, { jwksUri: server.jwks_uri, tokenEndpoint: server.token_endpoint });
+      fresh[client.customFetch] = jwks.fetchFor(fresh, { jwksUri: server.jwks_uri, tokenEndpoint: server.token_endpoint }, idpFetch);
       jwks.seed(fresh, idTokenKid);
       return fresh;
     },

@@ -36,6 +36,8 @@ export interface UpstreamOptions {
   timeoutMs: number;
   /** Largest accepted response body in bytes. Default 1 MiB. */
   maxBytes?: number;
+  /** The fetch that sends the request (the telemetry wrapper, which adds `traceparent`); the global fetch by default. */
+  fetch?: ((url: URL, init: RequestInit & { headers: Headers }, request?: object) => Promise<Response>) | undefined;
 }
 
 /** Function type of `bff.callApi`. */
@@ -53,13 +55,15 @@ export type CallApi = (ctx: Koa.Context, url: URL, request?: UpstreamRequest) =>
  */
 export function upstreamCaller(options: UpstreamOptions): CallApi {
   const maxBytes = options.maxBytes ?? 1024 * 1024;
+  const doFetch = options.fetch ?? fetch;
   return async function callApi(ctx, url, request = {}) {
     const { accessToken, dpopKey } = await options.getAccessCredentials(ctx);
     const method = request.method ?? 'GET';
-    let response = await send(url, method, request, accessToken, dpopKey, options.timeoutMs);
+    const send = () => sendOnce(doFetch, ctx, url, method, request, accessToken, dpopKey, options.timeoutMs);
+    let response = await send();
     if (dpopKey && wantsNonce(response)) {
       await response.body?.cancel();
-      response = await send(url, method, request, accessToken, dpopKey, options.timeoutMs);
+      response = await send();
     }
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel();
@@ -74,7 +78,11 @@ export function upstreamCaller(options: UpstreamOptions): CallApi {
   };
 }
 
-async function send(url: URL, method: string, request: UpstreamRequest, accessToken: string, dpopKey: JWK | undefined, timeoutMs: number): Promise<Response> {
+/** One upstream request: the token (as DPoP with a fresh proof, or Bearer) and the route's headers. */
+async function sendOnce(
+  doFetch: NonNullable<UpstreamOptions['fetch']>, ctx: Koa.Context, url: URL, method: string, request: UpstreamRequest,
+  accessToken: string, dpopKey: JWK | undefined, timeoutMs: number,
+): Promise<Response> {
   const headers = new Headers(request.headers);
   if (dpopKey) {
     headers.set('authorization', `DPoP ${accessToken}`);
@@ -84,13 +92,13 @@ async function send(url: URL, method: string, request: UpstreamRequest, accessTo
   }
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await doFetch(url, {
       method,
       headers,
       ...(request.body !== undefined ? { body: request.body } : {}),
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
-    });
+    }, ctx);
   } catch (err) {
     const timeout = (err as { name?: string }).name === 'TimeoutError';
     throw new UpstreamError(timeout ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE', 'The remote service could not be reached. Please try again.', { detail: `${url.origin}: ${String(err)}`, cause: err });

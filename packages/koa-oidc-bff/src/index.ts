@@ -22,6 +22,7 @@ export type { SessionRecord, SessionStore } from './session/store.ts';
 export { requestSpan } from './telemetry/request-span.ts';
 export { StoreUnavailableError } from './session/store-errors.ts';
 export type { UpstreamRequest, UpstreamResponse } from './tokens/upstream.ts';
+export { StepUpRequiredError, type StepUpRequirement } from './session/step-up.ts';
 
 declare module 'koa' {
   interface DefaultState {

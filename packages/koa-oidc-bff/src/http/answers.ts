@@ -2,7 +2,9 @@
  * The package's answers to failed requests, and the middleware that gives them. It owns the
  * unauthenticated contract (OAuth 2.0 for Browser-Based Apps, BFF pattern):
  * - htmx, never logged in: 401 + "not logged in" fragment (render hook) with a login link;
- * - htmx, session ended: 401 + `HX-Redirect: <login>?returnTo=<page>` (never a 3xx to htmx);
+ * - htmx, session ended, or an htmx navigation (boosted link, history restore): 401 +
+ *   `HX-Redirect: <login>?returnTo=<page>` (never a 3xx to htmx); the page is where a navigation
+ *   was going, else the page the request came from;
  * - navigation: 302 to `<login>?returnTo=<path>`;
  * - JSON client: 401 `{"error":"unauthenticated"}`.
  * Other {@link AppError}s get their status with a page, a fragment or JSON; nothing private
@@ -13,7 +15,8 @@ import type Koa from 'koa';
 import { AppError, AuthRequiredError, LoginError, publicView } from '../errors.ts';
 import type { BffLogger } from '../log.ts';
 import type { ErrorView, RenderHooks } from '../options.ts';
-import { htmx, setHxRedirect } from './htmx.ts';
+import { isHtmxNavigation } from '../login/return-to.ts';
+import { htmx, setHxRedirect, wantsFragment } from './htmx.ts';
 
 
 /** True when the client asked for JSON rather than HTML. */
@@ -59,7 +62,8 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
     if (err instanceof AuthRequiredError) {
       const login = loginUrl(err.returnTo);
       ctx.status = hx.request || prefersJson(ctx) ? 401 : 302;
-      if (hx.request && err.sessionEnded) {
+      // A navigation to a protected page means "log in": no notice to swap into a page that is going away.
+      if (hx.request && (err.sessionEnded || isHtmxNavigation({ method: ctx.method, htmx: hx }))) {
         setHxRedirect(ctx, login);
         ctx.body = '';
       } else if (hx.request) {
@@ -82,7 +86,8 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
       heading: err instanceof LoginError ? 'Login not completed' : undefined,
       retryUrl: err instanceof LoginError ? loginUrl(err.retryPath) : undefined,
     };
-    if (hx.request) {
+    // A boosted navigation gets the whole page (htmx selects what it swaps from it).
+    if (wantsFragment(ctx)) {
       ctx.type = 'html';
       ctx.body = renderError(ctx, errorView, 'fragment');
     } else if (prefersJson(ctx)) {

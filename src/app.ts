@@ -1,7 +1,7 @@
 /**
  * Builds the Koa app from a validated config. This is the one place that calls `app.use`; read
  * top to bottom, it is a request's whole path:
- * request log → error handler → known methods → security headers → health → static →
+ * request log → security headers → error handler → known methods → health → static → signed-out flag →
  * the BFF (its answers, session, API header guard, login/callback/logout routes) → routes.
  * The BFF is the `koa-oidc-bff` package, used only through its public exports.
  */
@@ -15,6 +15,7 @@ import { errorHandler, errorRenderer } from './http/error-handler.ts';
 import { knownMethodsOnly } from './http/methods.ts';
 import { requestLog } from './http/request-log.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { markSignedOut } from './http/signed-out-notice.ts';
 import { staticFiles } from './http/static-files.ts';
 import type { Logger } from './log.ts';
 import { apiRoutes } from './routes/api.ts';
@@ -63,11 +64,15 @@ export function createApp(config: Config, deps: AppDeps): App {
   koa.silent = true;
 
   koa.use(requestLog(deps.logger));
+  // Before the error handler: every answer, whatever stage produced it (405, 404, body limits,
+  // the error handler's own pages), carries the headers; nothing below removes them.
+  koa.use(securityHeaders([config.issuer.origin], config.secureCookies));
   koa.use(errorHandler({ render: renderError, logger: deps.logger }));
   koa.use(knownMethodsOnly());
-  koa.use(securityHeaders([config.issuer.origin], config.secureCookies));
   koa.use(healthRoutes(bff));
   koa.use(staticFiles(path.join(ROOT, 'static')));
+  // The home page's "You are signed out" once after a logout (the views post to the default /logout).
+  koa.use(markSignedOut('/logout'));
   koa.use(bff.middleware());
   // One router for the demo's routes: one matching pass per request (nested routers are merged into it).
   const routes = new Router();

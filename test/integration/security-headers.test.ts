@@ -136,3 +136,32 @@ test('after logout the back button shows nothing private: the pages re-fetch and
     assertNoStore(t, 'after logout', res);
   }
 });
+
+test('regression: answers from every stage carry the security headers (405 before routing, router 405, 404, body limits, malformed input), with HSTS over https', async (t) => {
+  const https = await startStack({ env: { ...GENEROUS, BASE_URL: 'https://app.example.test', TRUST_PROXY: '1' } });
+  t.teardown(() => https.close());
+  for (const [base, secure] of [[stack.appUrl, false], [https.appUrl, true]] as const) {
+    const ua = new UserAgent(base, secure ? { 'x-forwarded-proto': 'https' } : {});
+    const origin = secure ? 'https://app.example.test' : new URL(base).origin;
+    const answers: [string, Res, number][] = [
+      ['TRACE (refused before routing)', await ua.http(ua.url('/'), { method: 'TRACE' }), 405],
+      ['PROPFIND (refused before routing)', await ua.http(ua.url('/profile'), { method: 'PROPFIND' as 'GET' }), 405],
+      ['PUT on a GET route (router 405)', await ua.http.put(ua.url('/profile'), { body: '' }), 405],
+      ['DELETE on the package\'s /logout (router 405)', await ua.http.delete(ua.url('/logout')), 405],
+      ['GET /callback', await ua.http.get(ua.url('/callback')), 405],
+      ['404 page', await ua.http.get(ua.url('/no/such/page')), 404],
+      ['404 JSON', await ua.http.get(ua.url('/no/such/page'), { headers: { accept: 'application/json' } }), 404],
+      ['body over the limit', await ua.http.post(ua.url('/logout'), { body: `_csrf=${'x'.repeat(200_000)}`, headers: { origin, 'content-type': 'application/x-www-form-urlencoded' } }), 413],
+      ['wrong body type', await ua.http.post(ua.url('/callback'), { body: '{}', headers: { 'content-type': 'application/json' } }), 415],
+      ['malformed percent-encoding in the path', await ua.http.get(ua.url('/profile%')), 404],
+    ];
+    for (const [name, res, status] of answers) {
+      const label = `${secure ? 'https' : 'http'} ${name}`;
+      t.is(res.statusCode, status, label);
+      assertSecurityHeaders(t, label, res);
+      if (secure) t.regex(String(res.headers['strict-transport-security']), /max-age=\d+/, `${label}: HSTS`);
+      else t.is(res.headers['strict-transport-security'], undefined, `${label}: no HSTS over http`);
+      if (String(res.headers['content-type']).startsWith('text/html')) t.regex(res.body, /<title>[^<]+<\/title>/, `${label}: a page title`);
+    }
+  }
+});

@@ -8,6 +8,7 @@ import { createMemoryAdapter } from './memory-adapter.ts';
 import { Provider } from './oidc-provider-module.ts';
 import { pageHooks } from './pages.ts';
 import { resourceIndicators } from './resource-indicators.ts';
+import { registerHomes } from './way-back.ts';
 
 /** Lifetimes in seconds of what the provider issues. */
 export interface DevIdpTtl {
@@ -106,5 +107,6 @@ export function createProvider(inputs: ProviderInputs): InstanceType<typeof Prov
 
   const provider = new Provider(inputs.issuer, configuration);
   allowImplicitOnLocalhost(provider);
+  registerHomes(provider, clients);
   return provider;
 }

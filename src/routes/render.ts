@@ -35,7 +35,7 @@ export interface PageRenderer {
 export function pageRenderer(renderer: Renderer, bff: Bff): PageRenderer {
   return (ctx, name, data = {}) => {
     const fragment = wantsFragment(ctx);
-    const common = { user: bff.user(ctx), csrfToken: bff.csrfToken(ctx), path: ctx.path, htmxConfig: HTMX_CONFIG, fragment, ...data };
+    const common = { user: bff.user(ctx), csrfToken: bff.csrfToken(ctx), path: ctx.path, htmxConfig: HTMX_CONFIG, ...data };
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
     ctx.body = renderer.render(fragment ? `partials/${name}` : `pages/${name}`, common);

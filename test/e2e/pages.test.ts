@@ -140,8 +140,20 @@ if ('missing' in chromium) {
       await signIn(j, page, ALICE, () => page.goto(j.app('/login?returnTo=%2F')));
       await check(t, page, 'home-logged-in');
 
-      await j.callApi(page);
+      // Loading state: while the request is held, the button is disabled and shows its spinner.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      await page.route('**/api/hello', async (route) => { await held; await route.continue(); });
+      const callApi = page.getByRole('button', { name: 'Call API' });
+      await callApi.click();
+      await page.waitForFunction(() => document.querySelector('button[hx-get="/api/hello"]')?.classList.contains('htmx-request'));
+      t.true(await callApi.isDisabled(), 'disabled while loading');
+      t.true(await callApi.locator('.spinner').isVisible(), 'spinner while loading');
+      release();
       await page.getByTestId('api-message').waitFor();
+      await page.unroute('**/api/hello');
+      t.false(await callApi.isDisabled());
+      t.false(await callApi.locator('.spinner').isVisible());
       await Promise.all([
         page.waitForResponse((r) => new URL(r.url()).pathname === '/api/remote/hello'),
         page.getByRole('button', { name: 'Call remote API' }).click(),

@@ -13,7 +13,10 @@ const MAX_AGE_MS = 5 * 60_000;
 export function markSignedOut(logoutPath: string): Koa.Middleware {
   return async function markSignedOutMiddleware(ctx, next) {
     await next();
-    if (ctx.method === 'POST' && ctx.path === logoutPath && (ctx.status === 303 || ctx.get('hx-request') === 'true' && ctx.response.get('HX-Redirect'))) {
+    if (ctx.method !== 'POST' || ctx.path !== logoutPath) return;
+    // The logout's answers: 303 to the IdP (or home), or for htmx 204 + HX-Redirect.
+    const redirected = ctx.status === 303 || (ctx.status === 204 && ctx.response.get('HX-Redirect') !== '');
+    if (redirected) {
       // Lax: the flag must come back with the IdP's top-level redirect to the app.
       ctx.cookies.set(COOKIE, '1', { httpOnly: true, sameSite: 'lax', maxAge: MAX_AGE_MS, secure: ctx.secure, overwrite: true });
     }

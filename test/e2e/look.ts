@@ -11,6 +11,8 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 
 export const WIDTHS = [390, 768, 1280] as const;
+/** The ends of the supported range, checked for layout only (no screenshot, no axe). */
+export const EDGE_WIDTHS = [320, 1440] as const;
 export const SCHEMES = ['light', 'dark'] as const;
 export const SHOTS_DIR = path.resolve('test-results', 'pages');
 const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');

@@ -1,5 +1,6 @@
 /**
- * Every page of the demo and of the dev IdP in Chromium (issue 12): at 390, 768 and 1280 px no
+ * Every page of the demo and of the dev IdP in Chromium (issue 12): at 390, 768 and 1280 px (layout
+ * also at 320 and 1440) no
  * horizontal overflow, nothing outside the viewport, no wrapped button label or word broken in a
  * button or table cell; no serious or critical axe-core violation in light and dark; a screenshot
  * of each page at each width in test-results/pages/. Then the behaviours: titles and the active
@@ -13,7 +14,7 @@ import type { Account } from '../../dev-idp/index.ts';
 import { findChromium, launchChromium } from '../helpers/chromium.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { Journey } from './harness.ts';
-import { axeViolations, layoutAt, screenshot, WIDTHS } from './look.ts';
+import { axeViolations, EDGE_WIDTHS, layoutAt, screenshot, WIDTHS } from './look.ts';
 
 const ALICE: Account = {
   username: 'alice',
@@ -85,6 +86,7 @@ if ('missing' in chromium) {
         await page.emulateMedia({ colorScheme: 'light' });
       }
     }
+    for (const width of EDGE_WIDTHS) t.deepEqual(await layoutAt(page, width), [], `${name} at ${width}px: layout`);
     await page.setViewportSize({ width: 1280, height: 900 });
   }
 

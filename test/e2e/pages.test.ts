@@ -1,7 +1,6 @@
 /**
  * Every page of the demo and of the dev IdP in Chromium (issue 12): at 390, 768 and 1280 px (layout
- * also at 320 and 1440) no
- * horizontal overflow, nothing outside the viewport, no wrapped button label or word broken in a
+ * also at 320 and 1440) no horizontal overflow, nothing outside the viewport, no wrapped button label or word broken in a
  * button or table cell; no serious or critical axe-core violation in light and dark; a screenshot
  * of each page at each width in test-results/pages/. Then the behaviours: titles and the active
  * nav item after htmx navigation, focus after a wrong password, "You are signed out" once, Back

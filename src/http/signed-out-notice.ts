@@ -12,8 +12,9 @@ const MAX_AGE_MS = 5 * 60_000;
 /** Middleware, mounted before the BFF's routes: marks a browser whose logout was answered with a redirect. */
 export function markSignedOut(logoutPath: string): Koa.Middleware {
   return async function markSignedOutMiddleware(ctx, next) {
+    // Every other request passes straight through (the authenticated GET path pays one comparison).
+    if (ctx.method !== 'POST' || ctx.path !== logoutPath) return next();
     await next();
-    if (ctx.method !== 'POST' || ctx.path !== logoutPath) return;
     // The logout's answers: 303 to the IdP (or home), or for htmx 204 + HX-Redirect.
     const redirected = ctx.status === 303 || (ctx.status === 204 && ctx.response.get('HX-Redirect') !== '');
     if (redirected) {

@@ -1,7 +1,8 @@
 /**
  * Builds the Koa app from a validated config. This is the one place that calls `app.use`; read
  * top to bottom, it is a request's whole path:
- * request log → security headers → error handler → known methods → health → static → signed-out flag →
+ * telemetry (server span) → request log → security headers → error handler → known methods → health →
+ * static → signed-out flag →
  * the BFF (its answers, session, API header guard, login/callback/logout routes) → routes.
  * The BFF is the `koa-oidc-bff` package, used only through its public exports.
  */
@@ -63,6 +64,8 @@ export function createApp(config: Config, deps: AppDeps): App {
   // Koa would otherwise print errors it considers unhandled to stderr.
   koa.silent = true;
 
+  // First: the request's server span (OpenTelemetry, when an SDK is started), so the request log line reads its ids.
+  koa.use(bff.telemetry());
   koa.use(requestLog(deps.logger));
   // Before the error handler: every answer, whatever stage produced it (405, 404, body limits,
   // the error handler's own pages), carries the headers; nothing below removes them.

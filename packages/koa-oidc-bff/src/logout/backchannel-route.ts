@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, type FetchImplementation, type JWTVerifyGetKey } from 'jose';
 import type { BffLogger as Logger } from '../log.ts';
 import type { SessionStore } from '../session/store.ts';
 import { LOGOUT_TOKEN_MAX_AGE, LogoutTokenError, verifyLogoutToken } from './backchannel.ts';
@@ -26,6 +26,8 @@ export interface BackchannelOptions {
   path: string;
   /** Where auth events go (log line and host listeners). */
   events: AuthEvents;
+  /** The fetch of JWKS downloads (the telemetry wrapper when an SDK listens). */
+  jwksFetch?: FetchImplementation | undefined;
 }
 
 /**
@@ -81,7 +83,7 @@ export function backchannelRoutes(options: BackchannelOptions): Router {
   function keysFor(jwksUri: string): JWTVerifyGetKey {
     let keys = jwks.get(jwksUri);
     if (!keys) {
-      keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: options.idpTimeout * 1000 });
+      keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: options.idpTimeout * 1000, ...(options.jwksFetch ? { [customFetch]: options.jwksFetch } : {}) });
       jwks.set(jwksUri, keys);
     }
     return keys;

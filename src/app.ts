@@ -15,7 +15,7 @@ import { bffOptions, type Config } from './config.ts';
 import { errorHandler, errorRenderer } from './http/error-handler.ts';
 import { knownMethodsOnly } from './http/methods.ts';
 import { requestLog } from './http/request-log.ts';
-import { securityHeaders } from './http/security-headers.ts';
+import { securityHeaderSet, securityHeaders } from './http/security-headers.ts';
 import { markSignedOut } from './http/signed-out-notice.ts';
 import { staticFiles } from './http/static-files.ts';
 import type { Logger } from './log.ts';
@@ -38,6 +38,8 @@ export interface AppDeps {
 export interface App {
   koa: Koa;
   bff: Bff;
+  /** The security headers of every answer, for the server's own answers to malformed requests ({@link listen}'s `headers`). */
+  securityHeaders: Readonly<Record<string, string>>;
   /** Stops background work (discovery retries). The store is closed by its owner. */
   close(): Promise<void>;
 }
@@ -87,6 +89,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   return {
     koa,
     bff,
+    securityHeaders: securityHeaderSet([config.issuer.origin], config.secureCookies),
     close: () => bff.close(),
   };
 }

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   if (telemetry) logger.info({ event: 'telemetry.started', metricsUrl: telemetry.metricsUrl, tracing: telemetry.tracing }, telemetry.metricsUrl ? `metrics at ${telemetry.metricsUrl}` : 'OpenTelemetry export started');
   const store = await createStore(config, logger);
   const app = createApp(config, { store, logger });
-  const running = await listen(app.koa, config.port);
+  const running = await listen(app.koa, config.port, undefined, app.securityHeaders);
   logger.info({ event: 'app.listening', url: config.baseUrl.href, port: running.port, issuer: config.issuer.href, store: store.kind }, `app listening on ${config.baseUrl.href}`);
 
   let stopping = false;

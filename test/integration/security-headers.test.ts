@@ -7,6 +7,8 @@
 import test from 'ava';
 import { parse } from 'node-html-parser';
 import { GENEROUS, startStack, type Stack } from '../helpers/stack.ts';
+import { listen } from '../../src/server.ts';
+import { send } from '../helpers/raw-http.ts';
 import { readForm, UserAgent, type Res } from '../helpers/user-agent.ts';
 
 let stack: Stack;
@@ -164,4 +166,19 @@ test('regression: answers from every stage carry the security headers (405 befor
       if (String(res.headers['content-type']).startsWith('text/html')) t.regex(res.body, /<title>[^<]+<\/title>/, `${label}: a page title`);
     }
   }
+});
+
+test('regression: the server\'s own answers to requests Koa never sees (400 malformed, 431 headers too large) carry the security headers', async (t) => {
+  // The app's real listener (src/server.ts), as `npm start` runs it, on a free port.
+  const running = await listen(stack.app.koa, 0, '127.0.0.1', stack.app.securityHeaders);
+  t.teardown(() => running.close(1000));
+  const malformed = await send(running.port, { method: 'GET', target: '/a b c', headers: [] });
+  const tooLarge = await send(running.port, { method: 'GET', target: '/', headers: [['X-Big', 'x'.repeat(20 * 1024)]] });
+  for (const [name, res, status] of [['malformed request line', malformed, 400], ['headers over 16 KiB', tooLarge, 431]] as const) {
+    t.is(res.status, status, name);
+    t.regex(res.headers['content-security-policy'] ?? '', /frame-ancestors 'none'/, `${name}: CSP`);
+    t.is(res.headers['x-content-type-options'], 'nosniff', `${name}: nosniff`);
+  }
+  // A normal request on the same listener is Koa's as ever.
+  t.is((await send(running.port, { method: 'GET', target: '/healthz', headers: [] })).status, 200);
 });

@@ -39,6 +39,11 @@ export function renderLogin(page: LoginPage): string {
   return eta.render('./login', { username: '', ...page, script: USE_ACCOUNT });
 }
 
+/** Renders the second-step page: the one-time code (shown, development only) and the form to type it. */
+export function renderOtp(page: { clientName: string; code: string; action: string; abortAction: string; error?: string | undefined }): string {
+  return eta.render('./otp', page);
+}
+
 /**
  * Renders the RP-initiated logout page around oidc-provider's confirmation `form` (trusted HTML
  * with id "op.logoutForm"). With `autoSubmit` it posts `logout=yes` itself (one inline script,

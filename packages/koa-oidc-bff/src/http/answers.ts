@@ -6,7 +6,9 @@
  *   `HX-Redirect: <login>?returnTo=<page>` (never a 3xx to htmx); the page is where a navigation
  *   was going, else the page the request came from;
  * - navigation: 302 to `<login>?returnTo=<path>`;
- * - JSON client: 401 `{"error":"unauthenticated"}`.
+ * - JSON client: 401 `{"error":"unauthenticated"}`;
+ * - step-up (RFC 9470): the same with `acr_values`/`max_age` in the login URL, JSON
+ *   `{"error":"insufficient_user_authentication"}`.
  * Other {@link AppError}s get their status with a page, a fragment or JSON; nothing private
  * (stack, `detail`) leaves the server. Errors that are not AppErrors go on to the host's handler.
  */
@@ -18,6 +20,7 @@ import type { BffLogger } from '../log.ts';
 import type { ErrorView, RenderHooks } from '../options.ts';
 import { isHtmxNavigation } from '../login/return-to.ts';
 import { htmx, setHxRedirect, wantsFragment } from './htmx.ts';
+import { StepUpRequiredError, stepUpLoginUrl } from '../session/step-up.ts';
 
 
 /** True when the client asked for JSON rather than HTML. */
@@ -74,6 +77,21 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
     ctx.set('Cache-Control', 'no-store');
     ctx.set(err.headers);
     const hx = htmx(ctx);
+
+    if (err instanceof StepUpRequiredError) {
+      // RFC 9470: the same contract as a session ended, with the requirement in the login URL.
+      const login = stepUpLoginUrl(options.loginPath, err);
+      ctx.status = hx.request || prefersJson(ctx) ? 401 : 302;
+      if (hx.request) {
+        setHxRedirect(ctx, login);
+        ctx.body = '';
+      } else if (prefersJson(ctx)) {
+        ctx.body = { error: 'insufficient_user_authentication' };
+      } else {
+        ctx.redirect(login);
+      }
+      return;
+    }
 
     if (err instanceof AuthRequiredError) {
       const login = loginUrl(err.returnTo);

@@ -162,6 +162,9 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     destroyBySub: (sub, exceptId) => run(() => redis.bffDestroyIndexed(subKey(sub), prefix, exceptId ?? '')),
     destroyBySid: (sid) => run(() => redis.bffDestroyIndexed(sidKey(sid), prefix, '')),
     claimOnce: (key, ttlSeconds) => run(async () => (await redis.set(`${prefix}c:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'),
+    releaseClaim: (key) => run(async () => {
+      await redis.del(`${prefix}c:${key}`);
+    }),
     tryLock: (key, ttlMs) => run(async () => {
       const lockKey = `${prefix}l:${key}`;
       const token = randomBytes(16).toString('base64url');

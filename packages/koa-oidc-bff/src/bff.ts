@@ -6,12 +6,14 @@
  */
 import type Koa from 'koa';
 import compose from 'koa-compose';
-import { AppError, AuthRequiredError, ForbiddenError } from './errors.ts';
+import { AppError, AuthRequiredError } from './errors.ts';
 import { AuthEvents, type AuthEvent, type AuthEventListener } from './events.ts';
 import { answerErrors } from './http/answers.ts';
-import { csrfToken, isSameOrigin, requireApiHeader, verifyFormRequest } from './http/csrf.ts';
+import { csrfToken, isSameOrigin, originRefused, requireApiHeader, verifyFormRequest } from './http/csrf.ts';
 import { formBody } from './http/body.ts';
+import { refuseCrossSiteWrites } from './http/fetch-metadata.ts';
 import { silentLogger } from './log.ts';
+import { LoginRateLimiter } from './login/rate-limit.ts';
 import { authRoutes as authRouter } from './login/routes.ts';
 import { TransactionCookies } from './login/transaction-cookies.ts';
 import { TransactionCodec } from './login/transaction.ts';
@@ -124,6 +126,19 @@ export function createBff(options: BffOptions): Bff {
     timeout: o.idpTimeout,
     onDiscoveryError: (err, retryInMs) => logger.warn({ event: 'discovery.failed', issuer: o.issuer.href, err: String(err), cause: causeOf(err), retryInMs }, 'IdP discovery failed; retrying'),
     onDiscovered: () => logger.info({ event: 'discovery.succeeded', issuer: o.issuer.href }, 'IdP discovery succeeded'),
+    now,
+    onJwksFetch: (info) => {
+      if (info.reason === 'failed') logger.warn({ event: 'jwks.fetch_failed', cause: info.cause }, 'the IdP signing keys (JWKS) could not be fetched');
+      else logger.info({ event: 'jwks.fetched', reason: info.reason, keys: info.keys }, 'IdP signing keys (JWKS) fetched');
+    },
+  });
+  // The store's own Redis connection, when it has one, shares the per-IP login limit between instances.
+  const storeRedis = (store as { client?: unknown }).client;
+  const loginLimiter = new LoginRateLimiter({
+    perIpPerMinute: o.loginRateLimit.perIpPerMinute,
+    perInstancePerSecond: o.loginRateLimit.perInstancePerSecond,
+    redis: o.loginRateLimit.redis ?? (store.kind === 'redis' && typeof (storeRedis as { evalsha?: unknown } | undefined)?.evalsha === 'function' ? (storeRedis as NonNullable<typeof o.loginRateLimit.redis>) : undefined),
+    keyPrefix: typeof (store as { prefix?: unknown }).prefix === 'string' ? (store as unknown as { prefix: string }).prefix : 'bff:',
   });
   const router = authRouter({
     oidc,
@@ -137,10 +152,11 @@ export function createBff(options: BffOptions): Bff {
     events,
     clockTolerance: o.clockTolerance,
     now,
+    loginLimiter,
     paths: o.routes,
   });
   // Server-to-server, beside the auth routes (one allowedMethods answers 405 for both).
-  router.use(backchannelRoutes({ oidc, store, clockTolerance: o.clockTolerance, idpTimeout: o.idpTimeout, logger, events, path: o.routes.backchannelLogout }).routes());
+  router.use(backchannelRoutes({ oidc, store, clockTolerance: o.clockTolerance, logger, events, path: o.routes.backchannelLogout }).routes());
   const refresher = createRefresher({ store, oidc, refreshSkew: o.refreshSkew, idpTimeout: o.idpTimeout, logger, events, now });
   const authRoutes = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.backchannelLogout]);
   const getAccessToken = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
@@ -163,6 +179,8 @@ export function createBff(options: BffOptions): Bff {
   const ownRoutes = compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
   const composed = compose<Koa.Context>([
     answerErrors({ loginPath: o.routes.login, render: o.render ?? {}, logger }),
+    // Cross-site state changes stop here, before the session is read; the IdP's form_post and its back-channel calls are cross-site by nature.
+    refuseCrossSiteWrites(authRouteSet([o.routes.callback, o.routes.backchannelLogout])),
     session,
     async function apiHeaderGuard(ctx: Koa.Context, next: Koa.Next) {
       return prefixes.some((p) => ctx.path.startsWith(p)) ? apiHeader(ctx, next) : next();
@@ -198,7 +216,7 @@ export function createBff(options: BffOptions): Bff {
       return compose<Koa.Context>([parse, async function requireCsrfToken(ctx: Koa.Context, next: Koa.Next) {
         const s = userSession(ctx);
         if (!s) {
-          if (!isSameOrigin(ctx, origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
+          if (!isSameOrigin(ctx, origin)) throw originRefused();
           throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnToFor(ctx, o.baseUrl, authRoutes));
         }
         const body = (ctx.request.body ?? {}) as Record<string, unknown>;

@@ -10,11 +10,13 @@
  */
 import escapeHtml from 'escape-html';
 import type Koa from 'koa';
-import { AppError, AuthRequiredError, LoginError, publicView } from '../errors.ts';
+import { AppError, AuthRequiredError, CsrfError, LoginError, publicView } from '../errors.ts';
 import type { BffLogger } from '../log.ts';
 import type { ErrorView, RenderHooks } from '../options.ts';
 import { htmx, setHxRedirect } from './htmx.ts';
 
+/** Headers that send the browser elsewhere; never part of an error answer. */
+const REDIRECT_HEADERS = ['Location', 'HX-Redirect', 'HX-Location', 'Refresh'];
 
 /** True when the client asked for JSON rather than HTML. */
 export function prefersJson(ctx: Koa.Context): boolean {
@@ -47,8 +49,11 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
   function answer(ctx: Koa.Context, err: AppError): void {
     const view = publicView(err);
     const requestId = typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined;
-    // A LoginError was logged once already, as `login.failed` with its reason.
-    if (!(err instanceof LoginError)) logger.info({ requestId, code: view.code, status: view.status, detail: err.detail }, 'request refused');
+    // A LoginError was logged once already, as `login.failed` with its reason. A CSRF refusal names its check.
+    if (!(err instanceof LoginError)) logger.info({ requestId, code: view.code, status: view.status, detail: err.detail, ...(err instanceof CsrfError ? { check: err.check } : {}) }, 'request refused');
+    // A redirect prepared before the failure must not leave with the error: a logout's Location
+    // to the IdP carries id_token_hint (a token) and would end the IdP session although ours failed.
+    for (const header of REDIRECT_HEADERS) ctx.remove(header);
     // The answer differs by htmx and by Accept (JSON or HTML).
     ctx.vary('HX-Request');
     ctx.vary('Accept');
@@ -58,14 +63,14 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
 
     if (err instanceof AuthRequiredError) {
       const login = loginUrl(err.returnTo);
-      ctx.status = hx.request || prefersJson(ctx) ? 401 : 302;
-      if (hx.request && err.sessionEnded) {
+      ctx.status = hx.request || prefersJson(ctx) || err.navigationRequired ? 401 : 302;
+      if (hx.request && (err.sessionEnded || err.navigationRequired)) {
         setHxRedirect(ctx, login);
         ctx.body = '';
       } else if (hx.request) {
         ctx.type = 'html';
         ctx.body = notLoggedIn(ctx, { loginUrl: login });
-      } else if (prefersJson(ctx)) {
+      } else if (prefersJson(ctx) || err.navigationRequired) {
         ctx.body = { error: 'unauthenticated' };
       } else {
         ctx.redirect(login);

@@ -84,7 +84,7 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
       code: view.code,
       message: view.message,
       requestId,
-      heading: err instanceof LoginError ? 'Login not completed' : undefined,
+      heading: err instanceof LoginError ? (err.status === 429 ? 'Too many logins' : 'Login not completed') : undefined,
       retryUrl: err instanceof LoginError ? loginUrl(err.retryPath) : undefined,
     };
     if (hx.request) {

@@ -60,9 +60,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl, authRoutes);
     ctx.set('Cache-Control', 'no-store');
     ctx.vary('Sec-Fetch-Mode');
-    // Only a top-level navigation can follow a redirect to the IdP; a fetch, XHR or htmx request
-    // gets the unauthenticated answer (401 JSON, or 401 + HX-Redirect back here), and no transaction.
-    if (!isTopLevelNavigation(ctx)) throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnTo, true);
+    // Every request to /login counts, navigation or not: a loop of them is what the limit is for.
     const decision = await options.loginLimiter.consume(ctx.ip);
     if (!decision.allowed) {
       const wait = decision.retryAfter === 1 ? 'a second' : `${decision.retryAfter} seconds`;
@@ -74,6 +72,9 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       logFailedLogin(ctx, err);
       throw err;
     }
+    // Only a top-level navigation can follow a redirect to the IdP; a fetch, XHR or htmx request
+    // gets the unauthenticated answer (401 JSON, or 401 + HX-Redirect back here), and no transaction.
+    if (!isTopLevelNavigation(ctx)) throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnTo, true);
     let config;
     try {
       config = oidc.configuration();

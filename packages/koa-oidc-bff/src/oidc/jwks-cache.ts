@@ -111,16 +111,22 @@ export class JwksCache {
   async prepare(config: client.Configuration, endpoints: { jwksUri: string | undefined; tokenEndpoint: string | undefined }, kid?: string): Promise<void> {
     const { jwksUri, tokenEndpoint } = endpoints;
     if (!jwksUri) return;
-    const seed = (jwks: JSONWebKeySet) => client.setJwksCache(config, { jwks: jwks as client.JWKS, uat: Math.floor(Date.now() / 1000) });
-    seed(await this.keysFor(jwksUri, kid));
+    const seed = (jwks: JSONWebKeySet) => client.setJwksCache(config, { jwks: structuredClone(jwks) as client.JWKS, uat: Math.floor(Date.now() / 1000) });
+    // The code flow learns the kid only from the token response: nothing is downloaded before the
+    // code is redeemed (an unreachable IdP then fails at its token endpoint, 502, as it should).
+    // An empty seed is still "fresh" to openid-client, so it never downloads the JWKS itself.
+    const fresh = this.#current && this.options.clock() - this.#current.fetchedAt < JWKS_MAX_AGE_MS ? this.#current.jwks : undefined;
+    seed(kid === undefined ? (fresh ?? { keys: [] }) : await this.keysFor(jwksUri, kid));
     config[client.customFetch] = async (url, init) => {
       if (url === jwksUri) return Response.json(await this.keysFor(jwksUri, undefined));
       const response = await fetch(url, init as RequestInit);
       if (url !== tokenEndpoint || !response.ok) return response;
       const body = (await response.clone().json().catch(() => undefined)) as { id_token?: unknown } | undefined;
-      const tokenKid = jwsKid(body?.id_token);
+      if (typeof body?.id_token !== 'string') return response;
+      const tokenKid = jwsKid(body.id_token);
       const seeded = client.getJwksCache(config);
-      if (tokenKid === undefined || seeded?.jwks.keys.some((key) => key.kid === tokenKid)) return response;
+      const keys = seeded?.jwks.keys ?? [];
+      if (keys.length > 0 && (tokenKid === undefined || keys.some((key) => key.kid === tokenKid))) return response;
       try {
         const jwks = await this.keysFor(jwksUri, tokenKid);
         // getJwksCache returns the Configuration's own cache object, which the verification reads.

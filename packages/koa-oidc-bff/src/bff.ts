@@ -1,7 +1,7 @@
 /**
  * `createBff(options)`: the whole OpenID Connect backend-for-frontend as Koa middleware. It
  * composes, in request order: the package's answers to failed requests (unauthenticated contract)
- * → the session (koa-session over a SessionStore, cookie signed with the package's own keys) →
+ * → the Fetch Metadata guard (cross-site writes refused) → the session (koa-session over a SessionStore, cookie signed with the package's own keys) →
  * the API header guard → its routes (login, callback, logout, session, back-channel logout).
  */
 import type Koa from 'koa';
@@ -50,7 +50,9 @@ export interface BffReadiness {
 export interface Bff {
   /**
    * The middleware to `app.use` before the routes it protects: answers for failed requests
-   * (401/302/`HX-Redirect`), the session, the API header guard and the package's routes.
+   * (401/302/`HX-Redirect`), the Fetch Metadata guard (403 for a cross-site POST/PUT/PATCH/DELETE
+   * outside the callback and back-channel routes), the session, the API header guard and the
+   * package's routes.
    */
   middleware(): Koa.Middleware;
   /**

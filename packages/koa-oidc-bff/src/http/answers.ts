@@ -5,8 +5,9 @@
  * - htmx, session ended: 401 + `HX-Redirect: <login>?returnTo=<page>` (never a 3xx to htmx);
  * - navigation: 302 to `<login>?returnTo=<path>`;
  * - JSON client: 401 `{"error":"unauthenticated"}`.
+ * - `GET /login` by a fetch/XHR (navigationRequired): 401 JSON, or for htmx 401 + `HX-Redirect`.
  * Other {@link AppError}s get their status with a page, a fragment or JSON; nothing private
- * (stack, `detail`) leaves the server. Errors that are not AppErrors go on to the host's handler.
+ * (stack, `detail`) leaves the server, and no redirect prepared before the failure does. Errors that are not AppErrors go on to the host's handler.
  */
 import escapeHtml from 'escape-html';
 import type Koa from 'koa';

@@ -2,7 +2,6 @@
  * The options of {@link createBff}: one zod schema with the defaults and the security rules,
  * validated inside the package. Every problem is reported at once, each naming its option.
  */
-import type { Redis } from 'ioredis';
 import type Koa from 'koa';
 import { z } from 'zod';
 import { isLoopback } from './http/loopback.ts';
@@ -11,6 +10,14 @@ import type { SessionStore } from './session/store.ts';
 
 /** Values that look like secrets but are well known; never accepted in `secrets`. */
 const PLACEHOLDER_SECRETS = new Set(['keyboard cat', 'changeme', 'change-me', 'secret', 'password', 'some secret hurr', 'your-secret-here']);
+
+/**
+ * The part of a Redis client the login rate limit needs: an ioredis `Redis` (or `Cluster`) fits.
+ * Declared here so that the package's types do not need ioredis installed.
+ */
+export interface RedisClientLike {
+  evalsha(...args: never[]): unknown;
+}
 
 /** What the error render hook receives: only what may be shown to the user. */
 export interface ErrorView {
@@ -126,7 +133,7 @@ const Schema = z.object({
      * connection when the store is the Redis store (`koa-oidc-bff/stores/redis`); otherwise the
      * limit is counted in memory, per instance.
      */
-    redis: z.custom<Redis>((v) => typeof v === 'object' && v !== null && typeof (v as { evalsha?: unknown }).evalsha === 'function', 'must be an ioredis client').optional(),
+    redis: z.custom<RedisClientLike>((v) => typeof v === 'object' && v !== null && typeof (v as { evalsha?: unknown }).evalsha === 'function', 'must be an ioredis client').optional(),
   }).prefault({}),
   /** Clock in milliseconds since the epoch, for tests. Default `Date.now`. */
   now: z.custom<() => number>((v) => typeof v === 'function', 'must be a function').optional(),

@@ -5,7 +5,7 @@
  * `app.proxy`), shared by every instance through Redis when a Redis client is given; and per
  * instance (in memory), whatever the IP.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClientLike } from '../options.ts';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 export interface LoginRateLimitOptions {
@@ -14,7 +14,7 @@ export interface LoginRateLimitOptions {
   /** Logins one instance may start per second, all clients together. */
   perInstancePerSecond: number;
   /** ioredis client for the per-IP limit; without it the limit is per instance (memory). */
-  redis: Redis | undefined;
+  redis: RedisClientLike | undefined;
   /** Prefix of the Redis keys (the session store's prefix, so tests and apps sharing a Redis stay apart). */
   keyPrefix: string;
 }

@@ -1,8 +1,8 @@
 /**
  * `createBff(options)`: the whole OpenID Connect backend-for-frontend as Koa middleware. It
  * composes, in request order: the package's answers to failed requests (unauthenticated contract)
- * → the Fetch Metadata guard (cross-site writes refused) → the session (koa-session over a SessionStore, cookie signed with the package's own keys) →
- * the API header guard → its routes (login, callback, logout, session, back-channel logout).
+ * → the Fetch Metadata guard (cross-site writes refused) → the session (koa-session over a
+ * SessionStore, cookie signed with the package's own keys) → the API header guard → its routes (login, callback, logout, session, back-channel logout).
  */
 import type Koa from 'koa';
 import compose from 'koa-compose';
@@ -20,7 +20,7 @@ import { TransactionCodec } from './login/transaction.ts';
 import { backchannelRoutes } from './logout/backchannel-route.ts';
 import { authRouteSet } from './login/return-to.ts';
 import { createOidcClient } from './oidc/oidc.ts';
-import { resolveOptions, type BffOptions } from './options.ts';
+import { resolveOptions, type BffOptions, type RedisClientLike } from './options.ts';
 import { CookieSigner } from './session/cookie-signature.ts';
 import { requireUser, returnToFor } from './session/require-user.ts';
 import { sessionMiddleware, sessionState } from './session/session-middleware.ts';
@@ -135,12 +135,12 @@ export function createBff(options: BffOptions): Bff {
     },
   });
   // The store's own Redis connection, when it has one, shares the per-IP login limit between instances.
-  const storeRedis = (store as { client?: unknown }).client;
+  const { client: storeRedis, prefix: storePrefix } = store as { client?: RedisClientLike; prefix?: unknown };
   const loginLimiter = new LoginRateLimiter({
     perIpPerMinute: o.loginRateLimit.perIpPerMinute,
     perInstancePerSecond: o.loginRateLimit.perInstancePerSecond,
-    redis: o.loginRateLimit.redis ?? (store.kind === 'redis' && typeof (storeRedis as { evalsha?: unknown } | undefined)?.evalsha === 'function' ? (storeRedis as NonNullable<typeof o.loginRateLimit.redis>) : undefined),
-    keyPrefix: typeof (store as { prefix?: unknown }).prefix === 'string' ? (store as unknown as { prefix: string }).prefix : 'bff:',
+    redis: o.loginRateLimit.redis ?? (store.kind === 'redis' && typeof storeRedis?.evalsha === 'function' ? storeRedis : undefined),
+    keyPrefix: typeof storePrefix === 'string' ? storePrefix : 'bff:',
   });
   const router = authRouter({
     oidc,

@@ -35,7 +35,7 @@ test('cross-site POST, PUT, PATCH and DELETE are refused with 403 ERR_CSRF_FETCH
   const origin = new URL(stack.appUrl).origin;
   const page = await ua.http.get(ua.url('/'));
   const logout = readForm(page.body, 'form[action="/logout"]');
-  const refusedBefore = stack.logs().filter((l) => l.check === 'fetch_metadata').length;
+  const refusedBefore = stack.logs().filter((l) => l.event === 'csrf.rejected' && l.check === 'fetch_metadata').length;
 
   const forged = await ua.http.post(ua.url('/logout'), { form: logout.fields, headers: { origin, 'sec-fetch-site': 'cross-site', accept: 'application/json' } });
   t.is(forged.statusCode, 403);
@@ -53,9 +53,9 @@ test('cross-site POST, PUT, PATCH and DELETE are refused with 403 ERR_CSRF_FETCH
     t.is(answer.statusCode, 403, method);
     t.is(JSON.parse(answer.body).error, 'ERR_CSRF_FETCH_METADATA', method);
   }
-  const refused = stack.logs().filter((l) => l.check === 'fetch_metadata');
-  t.is(refused.length - refusedBefore, 5, 'each refusal is logged with its check name');
-  t.like(refused.at(-1), { msg: 'request refused', code: 'ERR_CSRF_FETCH_METADATA', status: 403, check: 'fetch_metadata' });
+  const refused = stack.logs().filter((l) => l.event === 'csrf.rejected' && l.check === 'fetch_metadata');
+  t.is(refused.length - refusedBefore, 5, 'each refusal is a csrf.rejected event naming its check');
+  t.like(refused.at(-1), { event: 'csrf.rejected', reason: 'ERR_CSRF_FETCH_METADATA', check: 'fetch_metadata' });
 
   // Same-site and same-origin requests, and clients without Fetch Metadata, go on to the other checks.
   t.is((await ua.hx('/api/hello', '/', { 'sec-fetch-site': 'cross-site' })).statusCode, 200, 'a GET is not looked at');
@@ -71,7 +71,7 @@ test('the other CSRF checks stay and name theirs: api_header, origin, token', as
   t.is((await ua.http.get(ua.url('/api/hello'), { headers: json })).statusCode, 403);
   t.is((await ua.http.post(ua.url('/logout'), { form: logout.fields, headers: { ...json, origin: 'https://evil.example' } })).statusCode, 403);
   t.is((await ua.http.post(ua.url('/logout'), { form: { _csrf: 'forged' }, headers: { ...json, origin: new URL(stack.appUrl).origin } })).statusCode, 403);
-  const checks = stack.logs().filter((l) => l.msg === 'request refused' && typeof l.check === 'string').map((l) => `${String(l.code)} ${String(l.check)}`);
+  const checks = stack.logs().filter((l) => l.event === 'csrf.rejected').map((l) => `${String(l.reason)} ${String(l.check)}`);
   for (const expected of ['ERR_CSRF_HEADER api_header', 'ERR_CSRF_ORIGIN origin', 'ERR_CSRF_TOKEN token']) t.true(checks.includes(expected), expected);
 });
 

@@ -60,16 +60,6 @@ export class ForbiddenError extends AppError {
   }
 }
 
-/** The cross-site request forgery check that refused a request (a label for logs and metrics). */
-export type CsrfCheck = 'api_header' | 'origin' | 'token' | 'fetch_metadata';
-
-/** A request refused by one of the CSRF checks; `check` names which (`api_header`, `origin`, `token`, `fetch_metadata`). */
-export class CsrfError extends ForbiddenError {
-  constructor(readonly check: CsrfCheck, code: string, publicMessage: string) {
-    super(code, publicMessage, { detail: `csrf check ${check}` });
-  }
-}
-
 /** An upstream API called with the user's access token failed (502); its public message is shown. */
 export class UpstreamError extends AppError {
   constructor(code: string, publicMessage: string, options: AppErrorOptions = {}) {

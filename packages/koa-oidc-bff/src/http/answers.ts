@@ -11,7 +11,8 @@
  */
 import escapeHtml from 'escape-html';
 import type Koa from 'koa';
-import { AppError, AuthRequiredError, CsrfError, LoginError, publicView } from '../errors.ts';
+import { AppError, AuthRequiredError, LoginError, publicView } from '../errors.ts';
+import { AUTH_EVENTS, type AuthEvents, type CsrfCheck } from '../events.ts';
 import type { BffLogger } from '../log.ts';
 import type { ErrorView, RenderHooks } from '../options.ts';
 import { htmx, setHxRedirect } from './htmx.ts';
@@ -29,7 +30,20 @@ export interface AnswersOptions {
   loginPath: string;
   render: RenderHooks;
   logger: BffLogger;
+  /** Where `csrf.rejected` events go (a refusal by a CSRF check, named by its error code). */
+  events?: AuthEvents | undefined;
 }
+
+/**
+ * The CSRF check behind each refusal code: every CSRF refusal is a ForbiddenError with one of
+ * these codes, answered here, so this is the one place that reports them (`csrf.rejected`).
+ */
+export const CSRF_CHECK_BY_CODE: Readonly<Record<string, CsrfCheck>> = {
+  ERR_CSRF_HEADER: 'api_header',
+  ERR_CSRF_ORIGIN: 'origin',
+  ERR_CSRF_TOKEN: 'token',
+  ERR_CSRF_FETCH_METADATA: 'fetch_metadata',
+};
 
 /** Builds the middleware that catches AppErrors thrown below it (package routes, `requireUser`, host routes) and answers them. */
 export function answerErrors(options: AnswersOptions): Koa.Middleware {
@@ -50,8 +64,10 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
   function answer(ctx: Koa.Context, err: AppError): void {
     const view = publicView(err);
     const requestId = typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined;
-    // A LoginError was logged once already, as `login.failed` with its reason. A CSRF refusal names its check.
-    if (!(err instanceof LoginError)) logger.info({ requestId, code: view.code, status: view.status, detail: err.detail, ...(err instanceof CsrfError ? { check: err.check } : {}) }, 'request refused');
+    // A LoginError was logged once already, as `login.failed` with its reason.
+    if (!(err instanceof LoginError)) logger.info({ requestId, code: view.code, status: view.status, detail: err.detail }, 'request refused');
+    const check = CSRF_CHECK_BY_CODE[err.code];
+    if (check) options.events?.emit(AUTH_EVENTS.csrfRejected, { check, reason: err.code, requestId });
     // A redirect prepared before the failure must not leave with the error: a logout's Location
     // to the IdP carries id_token_hint (a token) and would end the IdP session although ours failed.
     for (const header of REDIRECT_HEADERS) ctx.remove(header);

@@ -7,7 +7,7 @@
  */
 import type Koa from 'koa';
 import Tokens from 'csrf';
-import { CsrfError } from '../errors.ts';
+import { ForbiddenError } from '../errors.ts';
 
 const tokens = new Tokens({ saltLength: 12, secretLength: 24 });
 
@@ -25,15 +25,15 @@ export function csrfToken(secret: string): string {
 export function requireApiHeader(): Koa.Middleware {
   return async function requireApiHeaderMiddleware(ctx, next) {
     if (ctx.get('hx-request') !== 'true' && ctx.get('x-csrf') !== '1') {
-      throw new CsrfError('api_header', 'ERR_CSRF_HEADER', 'API requests must be sent by the page (HX-Request or X-CSRF header).');
+      throw new ForbiddenError('ERR_CSRF_HEADER', 'API requests must be sent by the page (HX-Request or X-CSRF header).');
     }
     await next();
   };
 }
 
 /** The refusal of a form whose `Origin`/`Referer` is not this site (403 `ERR_CSRF_ORIGIN`, check `origin`). */
-export function originRefused(): CsrfError {
-  return new CsrfError('origin', 'ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
+export function originRefused(): ForbiddenError {
+  return new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
 }
 
 /** True when `Origin` (or, without it, `Referer`) names `origin`. */
@@ -50,11 +50,11 @@ export function isSameOrigin(ctx: Koa.Context, origin: string): boolean {
 /**
  * Checks a state-changing form request: same-origin `Origin`/`Referer` and a valid `_csrf` token
  * for `secret` (undefined when the browser has no session).
- * @throws {CsrfError} `ERR_CSRF_ORIGIN` (check `origin`) or `ERR_CSRF_TOKEN` (check `token`).
+ * @throws {ForbiddenError} `ERR_CSRF_ORIGIN` (check `origin`) or `ERR_CSRF_TOKEN` (check `token`).
  */
 export function verifyFormRequest(ctx: Koa.Context, origin: string, secret: string | undefined, token: unknown): void {
   if (!isSameOrigin(ctx, origin)) throw originRefused();
   if (!secret || typeof token !== 'string' || !tokens.verify(secret, token)) {
-    throw new CsrfError('token', 'ERR_CSRF_TOKEN', 'This form has expired. Reload the page and try again.');
+    throw new ForbiddenError('ERR_CSRF_TOKEN', 'This form has expired. Reload the page and try again.');
   }
 }

@@ -5,7 +5,7 @@
  * per-session token checks stay; this one refuses cross-site state changes before any route runs.
  */
 import type Koa from 'koa';
-import { CsrfError } from '../errors.ts';
+import { ForbiddenError } from '../errors.ts';
 import { htmx } from './htmx.ts';
 
 /** Methods that change state (RFC 9110 9.2.1): the only ones the guard looks at. */
@@ -13,7 +13,7 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Middleware: a `POST`, `PUT`, `PATCH` or `DELETE` with `Sec-Fetch-Site: cross-site` is refused
- * with 403 `ERR_CSRF_FETCH_METADATA` (check `fetch_metadata`), except on `exempt` paths (the IdP's
+ * with 403 `ERR_CSRF_FETCH_METADATA` (reported as a `csrf.rejected` event with check `fetch_metadata`), except on `exempt` paths (the IdP's
  * form_post callback and the server-to-server back-channel logout). Requests without the header
  * (old browsers, servers) and same-site ones pass on to the other checks. A safe method costs one
  * Set lookup and reads no header.
@@ -22,7 +22,7 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export function refuseCrossSiteWrites(exempt: ReadonlySet<string>): Koa.Middleware {
   return function fetchMetadataGuard(ctx, next) {
     if (UNSAFE_METHODS.has(ctx.method) && ctx.get('sec-fetch-site') === 'cross-site' && !exempt.has(ctx.path.toLowerCase().replace(/\/+$/, '') || '/')) {
-      throw new CsrfError('fetch_metadata', 'ERR_CSRF_FETCH_METADATA', 'This request was sent from another site.');
+      throw new ForbiddenError('ERR_CSRF_FETCH_METADATA', 'This request was sent from another site.');
     }
     return next();
   };

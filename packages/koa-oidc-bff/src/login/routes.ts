@@ -85,28 +85,34 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     }
     const { url, transaction } = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now() });
     await transactions.save(ctx, transaction);
+    events.emit(AUTH_EVENTS.loginStarted, { requestId: requestIdOf(ctx) });
     redirectBrowser(ctx, url.href, 302);
   });
 
   // Every answer of /callback depends on (and may create) the session: never cached.
+  // When each callback request arrived (performance.now() ms), for the duration its event reports.
+  const callbackStarted = new WeakMap<Koa.Context, number>();
   router.post(options.paths.callback, async function logLoginFailure(ctx, next) {
+    const started = performance.now();
+    callbackStarted.set(ctx, started);
     ctx.set('Cache-Control', 'no-store');
     try {
       await next();
     } catch (err) {
       // The one log line of a failed login (the error handler does not log LoginErrors again).
-      logFailedLogin(ctx, err);
+      logFailedLogin(ctx, err, performance.now() - started);
       throw err;
     }
   }, parseForm, async function callback(ctx) {
     await handleCallback(ctx);
   });
 
-  function logFailedLogin(ctx: Koa.Context, err: unknown): void {
+  function logFailedLogin(ctx: Koa.Context, err: unknown, durationMs?: number): void {
     events.emit(AUTH_EVENTS.loginFailed, {
       reason: err instanceof AppError ? err.code : 'ERR_INTERNAL',
       detail: err instanceof AppError ? err.detail : undefined,
       requestId: requestIdOf(ctx),
+      durationMs,
     });
   }
 
@@ -166,7 +172,8 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     await regenerateSession(ctx);
     // The id the store just created (koa-session's `session.externalKey` still holds the pre-regeneration one).
     const id = sessionState(ctx).record?.id;
-    events.emit(AUTH_EVENTS.loginSucceeded, { sub: String(claims.sub), sessionId: id, requestId: requestIdOf(ctx) });
+    const started = callbackStarted.get(ctx);
+    events.emit(AUTH_EVENTS.loginSucceeded, { sub: String(claims.sub), sessionId: id, requestId: requestIdOf(ctx), durationMs: started === undefined ? undefined : performance.now() - started });
     ctx.status = 303;
     ctx.redirect(tx.returnTo);
   }

@@ -59,6 +59,8 @@ export interface JwksCacheOptions {
   timeoutMs: number;
   /** Allow an http:// `jwks_uri` (loopback development issuer). */
   allowHttp: boolean;
+  /** The fetch that downloads the JWKS (the telemetry wrapper when an SDK listens). Default: the global fetch. */
+  fetch?: client.CustomFetch;
   /** Told of each download (why, how many keys) and each failed one; for the log. */
   onFetch?: (info: { reason: 'initial' | 'expired' | 'unknown_kid'; keys: number } | { reason: 'failed'; cause: string }) => void;
 }
@@ -106,9 +108,15 @@ export class JwksCache {
    * endpoint requests through this cache: when the token response's ID token names a `kid` the
    * seed lacks, the cache is consulted (and refreshed) before openid-client verifies the signature.
    * openid-client never downloads the JWKS itself: the seed is always "fresh" to it.
+   * @param inner the fetch for the configuration's other requests (the telemetry wrapper when an SDK listens).
    * @throws {JwksUnavailableError} like {@link keysFor}.
    */
-  async prepare(config: client.Configuration, endpoints: { jwksUri: string | undefined; tokenEndpoint: string | undefined }, kid?: string): Promise<void> {
+  async prepare(
+    config: client.Configuration,
+    endpoints: { jwksUri: string | undefined; tokenEndpoint: string | undefined },
+    kid?: string,
+    inner: client.CustomFetch = (url, init) => fetch(url, init as RequestInit),
+  ): Promise<void> {
     const { jwksUri, tokenEndpoint } = endpoints;
     if (!jwksUri) return;
     const seed = (jwks: JSONWebKeySet) => client.setJwksCache(config, { jwks: structuredClone(jwks) as client.JWKS, uat: Math.floor(Date.now() / 1000) });
@@ -119,7 +127,7 @@ export class JwksCache {
     seed(kid === undefined ? (fresh ?? { keys: [] }) : await this.keysFor(jwksUri, kid));
     config[client.customFetch] = async (url, init) => {
       if (url === jwksUri) return Response.json(await this.keysFor(jwksUri, undefined));
-      const response = await fetch(url, init as RequestInit);
+      const response = await inner(url, init);
       if (url !== tokenEndpoint || !response.ok) return response;
       const body = (await response.clone().json().catch(() => undefined)) as { id_token?: unknown } | undefined;
       if (typeof body?.id_token !== 'string') return response;
@@ -158,7 +166,8 @@ export class JwksCache {
     try {
       const url = new URL(jwksUri);
       if (url.protocol !== 'https:' && !this.options.allowHttp) throw new Error('jwks_uri is not https');
-      const response = await fetch(url, { headers: { accept: 'application/json, application/jwk-set+json' }, redirect: 'error', signal: AbortSignal.timeout(this.options.timeoutMs) });
+      const init = { method: 'GET', headers: { accept: 'application/json, application/jwk-set+json' }, redirect: 'error', signal: AbortSignal.timeout(this.options.timeoutMs) } as const;
+      const response = await (this.options.fetch ? this.options.fetch(url.href, init as unknown as client.CustomFetchOptions) : fetch(url, init));
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const body = (await response.json()) as { keys?: unknown };
       if (!Array.isArray(body?.keys) || !body.keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k))) throw new Error('not a JWKS');

@@ -4,6 +4,7 @@
  */
 import * as client from 'openid-client';
 import { UnavailableError } from '../errors.ts';
+import { endpointNamer, type IdpEndpoint } from '../telemetry/idp-fetch.ts';
 import { JwksCache, type JwksCacheOptions, type JwksUnavailableError } from './jwks-cache.ts';
 
 export interface OidcOptions {
@@ -24,6 +25,11 @@ export interface OidcOptions {
   now?: () => number;
   /** Told of each JWKS download and failed download (see jwks-cache.ts). */
   onJwksFetch?: JwksCacheOptions['onFetch'];
+  /**
+   * Wraps the fetch of every IdP request (telemetry), given a function naming a request URL by
+   * its endpoint. Undefined: openid-client's own fetch.
+   */
+  instrumentFetch?: ((nameOf: (url: string) => IdpEndpoint) => client.CustomFetch) | undefined;
 }
 
 export interface OidcClient {
@@ -59,13 +65,20 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let resolveReady!: () => void;
+  const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
+  const instrument = options.instrumentFetch;
+  // JWKS downloads (for ID tokens and Logout Tokens alike) are IdP requests named `jwks`.
+  const jwksFetch = instrument?.(() => 'jwks');
   const jwks = new JwksCache({
     clock: options.now ?? Date.now,
     timeoutMs: options.timeout * 1000,
     allowHttp: options.allowInsecureIssuer,
     ...(options.onJwksFetch ? { onFetch: options.onJwksFetch } : {}),
+    ...(jwksFetch ? { fetch: jwksFetch } : {}),
   });
-  const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
+  const discoveryFetch = instrument?.(() => 'discovery');
+  // Requests of a discovered configuration, named by its metadata (made once per discovery).
+  let idpFetch: client.CustomFetch | undefined;
 
   async function attempt(delay: number): Promise<void> {
     if (closed) return;
@@ -78,9 +91,11 @@ export function createOidcClient(options: OidcOptions): OidcClient {
         {
           timeout: options.timeout,
           ...(options.allowInsecureIssuer ? { execute: [client.allowInsecureRequests] } : {}),
+          ...(discoveryFetch ? { [client.customFetch]: discoveryFetch } : {}),
         },
       );
       discovered.timeout = options.timeout;
+      if (instrument) discovered[client.customFetch] = idpFetch = instrument(endpointNamer(discovered.serverMetadata()));
       if (options.responseType === 'id_token') client.useIdTokenResponseType(discovered);
       config = discovered;
       options.onDiscovered?.();
@@ -115,7 +130,7 @@ export function createOidcClient(options: OidcOptions): OidcClient {
       if (options.allowInsecureIssuer) client.allowInsecureRequests(fresh);
       if (options.responseType === 'id_token') client.useIdTokenResponseType(fresh);
       else client.enableNonRepudiationChecks(fresh);
-      await jwks.prepare(fresh, { jwksUri: server.jwks_uri, tokenEndpoint: server.token_endpoint }, idTokenKid);
+      await jwks.prepare(fresh, { jwksUri: server.jwks_uri, tokenEndpoint: server.token_endpoint }, idTokenKid, idpFetch);
       return fresh;
     },
     jwksFailure: (config) => jwks.failureOf(config),

@@ -135,6 +135,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     purgeClaims: db.prepare('DELETE FROM claims WHERE expires_at <= ?'),
     purgeLocks: db.prepare('DELETE FROM locks WHERE expires_at <= ?'),
     ping: db.prepare('SELECT 1'),
+    countLive: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ?'),
   };
 
   const create = db.transaction((r: SessionRecord, tokens: TokenRecord | undefined) => {
@@ -230,6 +231,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     ping: () => run(() => {
       q.ping.get();
     }),
+    countLive: (now) => run(() => q.countLive.get(now)?.n ?? 0),
     purge: (now) => run(() => purge(now)),
     async close() {
       if (closed) return;

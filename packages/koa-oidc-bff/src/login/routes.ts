@@ -24,6 +24,10 @@ import { digest } from './transaction.ts';
 import { endSession, regenerateSession, userSession, writeUserSession } from '../session/user-session.ts';
 import { tokensOf } from '../tokens/refresh.ts';
 import type { SessionStore } from '../session/store.ts';
+import { publicJwks } from '../oidc/client-auth.ts';
+import type { ClientKey } from '../oidc/client-key.ts';
+import { ACR_VALUES_PATTERN } from '../session/step-up.ts';
+import { newDPoPKey } from '../tokens/dpop.ts';
 
 export interface AuthRoutesOptions {
   oidc: OidcClient;
@@ -41,9 +45,16 @@ export interface AuthRoutesOptions {
   now: () => number;
   /** Bounds on starting logins (per client IP, per instance). */
   loginLimiter: LoginRateLimiter;
+  /** DPoP (RFC 9449): a key pair per session, tokens bound to it. */
+  dpop: boolean;
+  /** The `private_key_jwt` key, whose public JWKS is served at `paths.jwks`; undefined: no JWKS route. */
+  clientKey: ClientKey | undefined;
   /** Paths of the routes (see BffOptions.routes). */
-  paths: { login: string; callback: string; logout: string; session: string; backchannelLogout: string; postLogout: string };
+  paths: { login: string; callback: string; logout: string; session: string; backchannelLogout: string; postLogout: string; jwks: string };
 }
+
+/** Longest `max_age` accepted at the login route: one year, in seconds. */
+const MAX_AGE_LIMIT = 365 * 24 * 3600;
 
 /** Fields of an authorization response we accept (OIDC Core 3.1.2.5, 3.2.2.5, RFC 9207). */
 const CALLBACK_FIELDS = ['code', 'state', 'id_token', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
@@ -75,6 +86,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     // Only a top-level navigation can follow a redirect to the IdP; a fetch, XHR or htmx request
     // gets the unauthenticated answer (401 JSON, or 401 + HX-Redirect back here), and no transaction.
     if (!isTopLevelNavigation(ctx)) throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnTo, true);
+    const { acrValues, maxAge } = stepUpParams(ctx.query);
     let config;
     try {
       config = oidc.configuration();
@@ -83,7 +95,15 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       logFailedLogin(ctx, err);
       throw err;
     }
-    const { url, transaction } = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now() });
+    let request;
+    try {
+      request = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now(), usePar: oidc.usePar, acrValues, maxAge });
+    } catch (err) {
+      // The PAR endpoint refused or failed: 503, logged as a failed login.
+      logFailedLogin(ctx, err);
+      throw err;
+    }
+    const { url, transaction } = request;
     await transactions.save(ctx, transaction);
     events.emit(AUTH_EVENTS.loginStarted, { requestId: requestIdOf(ctx) });
     redirectBrowser(ctx, url.href, 302);
@@ -143,9 +163,14 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     } catch (err) {
       throw err instanceof JwksUnavailableError ? keysUnavailable(err, tx.returnTo) : err;
     }
+    // DPoP: the session's key pair, made here (never in the browser) and bound to its tokens.
+    const dpopKey = options.dpop && options.responseType === 'code' ? await newDPoPKey() : undefined;
     let result;
     try {
-      result = await completeLogin(config, form, tx, { redirectUri: options.redirectUri, responseType: options.responseType, now: now(), clockTolerance: options.clockTolerance });
+      result = await completeLogin(config, form, tx, {
+        redirectUri: options.redirectUri, responseType: options.responseType, now: now(), clockTolerance: options.clockTolerance,
+        dpop: dpopKey ? client.getDPoPHandle(config, dpopKey.keyPair) : undefined,
+      });
     } catch (err) {
       // The ID token named a key the cache could not fetch: unchecked, not invalid.
       const keysFailure = oidc.jwksFailure(config);
@@ -163,6 +188,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       accessTokenExpiresAt: result.accessTokenExpiresAt,
       loginState: digest(state),
       returnTo: tx.returnTo,
+      ...(dpopKey ? { dpopKey: dpopKey.jwk } : {}),
     }, stringClaim(claims.sid));
     writeUserSession(ctx, {
       user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
@@ -233,7 +259,34 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     };
   });
 
+  if (options.clientKey) {
+    const jwks = JSON.stringify(publicJwks(options.clientKey));
+    // RFC 7517 5: the public half only, to register at the IdP (or give it this URL as jwks_uri).
+    router.get(options.paths.jwks, function clientJwks(ctx) {
+      ctx.set('Cache-Control', 'public, max-age=300');
+      ctx.type = 'application/jwk-set+json';
+      ctx.body = jwks;
+    });
+  }
+
   return router;
+}
+
+/**
+ * Step-up parameters of a login (OIDC Core 3.1.2.1, RFC 9470 4): `acr_values` and `max_age` from
+ * the query. They only shape the request to the IdP; the route that asked checks the result.
+ * @throws {AppError} 400 `ERR_BAD_REQUEST` when malformed or repeated.
+ */
+function stepUpParams(query: Koa.Context['query']): { acrValues: string | undefined; maxAge: number | undefined } {
+  const bad = () => new AppError(400, 'ERR_BAD_REQUEST', 'The login link is not valid.');
+  const acr = query.acr_values;
+  const age = query.max_age;
+  if (Array.isArray(acr) || Array.isArray(age)) throw bad();
+  if (acr !== undefined && !ACR_VALUES_PATTERN.test(acr)) throw bad();
+  if (age !== undefined && !/^\d{1,9}$/.test(age)) throw bad();
+  const maxAge = age === undefined ? undefined : Number(age);
+  if (maxAge !== undefined && maxAge > MAX_AGE_LIMIT) throw bad();
+  return { acrValues: acr, maxAge };
 }
 
 /**

@@ -16,6 +16,10 @@ export interface LoginTransaction {
   returnTo: string;
   /** Creation time, seconds since the epoch. */
   iat: number;
+  /** Step-up: the `acr_values` asked for (OIDC Core 3.1.2.1), checked against the ID token's `acr`. */
+  acr_values?: string;
+  /** Step-up: the `max_age` asked for, in seconds (checked by openid-client against `auth_time`). */
+  max_age?: number;
 }
 
 export type TransactionPayload = Omit<LoginTransaction, 'state'>;

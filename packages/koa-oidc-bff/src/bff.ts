@@ -184,7 +184,7 @@ export function createBff(options: BffOptions): Bff {
   const loginLimiter = new LoginRateLimiter({
     perIpPerMinute: o.loginRateLimit.perIpPerMinute,
     perInstancePerSecond: o.loginRateLimit.perInstancePerSecond,
-    redis: o.loginRateLimit.redis ?? (rawStore.kind === 'redis' && typeof storeRedis?.evalsha === 'function' ? storeRedis : undefined),
+    redis: o.loginRateLimit.redis ?? ((rawStore.kind === 'redis' || rawStore.kind === 'redis-cluster') && typeof storeRedis?.evalsha === 'function' ? storeRedis : undefined),
     keyPrefix: typeof storePrefix === 'string' ? storePrefix : 'bff:',
   });
   const router = authRouter({

@@ -189,7 +189,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       loginState: digest(state),
       returnTo: tx.returnTo,
       ...(dpopKey ? { dpopKey: dpopKey.jwk } : {}),
-    }, stringClaim(claims.sid));
+    }, stringClaim(claims.sid), String(claims.sub));
     writeUserSession(ctx, {
       user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
       csrfSecret: newCsrfSecret(),

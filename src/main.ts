@@ -33,6 +33,9 @@ async function main(): Promise<void> {
     const level = config.issuerIsDevIdp ? 'info' : 'warn';
     logger[level]({ event: 'app.development_mode' }, 'DEVELOPMENT MODE: using the dev-idp client secret and a generated session secret; never use these settings in production');
   }
+  if (config.env === 'production' && config.insecureIssuer) {
+    logger.warn({ event: 'app.insecure_dev_issuer', issuer: config.issuer.href }, 'ALLOW_INSECURE_DEV_ISSUER=true: production settings against an http:// loopback (development) IdP; never for real users');
+  }
   // A crash still writes its reason and whatever the buffered log held.
   process.on('uncaughtException', (err) => {
     logger.fatal({ event: 'app.crashed', err }, 'uncaught exception; exiting');

@@ -75,6 +75,8 @@ export function errorHandler(options: ErrorHandlerOptions): Koa.Middleware {
 
     ctx.vary('HX-Request');
     ctx.set('Cache-Control', 'no-store');
+    // A redirect prepared before the failure (a logout's Location to the IdP, with id_token_hint) never leaves with the error.
+    for (const header of ['Location', 'HX-Redirect', 'HX-Location', 'Refresh']) ctx.remove(header);
     if (err instanceof AppError) ctx.set(err.headers);
     ctx.status = view.status;
     const errorView: ErrorView = { status: view.status, code: view.code, message: view.message, requestId, heading: undefined, retryUrl: undefined };

@@ -39,8 +39,15 @@ export type TokenRecord = Record<string, unknown>;
  * (with `StoreUnavailableError` from store-errors.ts, a 503).
  */
 export interface SessionStore {
-  /** Human-readable name (`memory`, `sqlite`, `redis`) for logs and readiness. */
+  /** Human-readable name (`memory`, `sqlite`, `redis`, `redis-cluster`) for logs and readiness. */
   readonly kind: string;
+  /**
+   * Optional: a fresh, unguessable session id for a login of `sub`, for stores that place a
+   * session by its user (the Redis Cluster store puts the user's hash-slot tag in the id, so the
+   * session and its user's index share a slot). Without it the BFF makes 192 random bits. A store
+   * that has it accepts in `create` only ids it made for that record's `sub`.
+   */
+  newId?(sub: string): string;
   /** The live record for `id`, or undefined when missing or expired. */
   get(id: string, now: number): Promise<SessionRecord | undefined>;
   /** Inserts a new record (a login), with its token record when given, in one atomic step. */
@@ -78,6 +85,12 @@ export interface SessionStore {
    * single-use login `state` (RFC 6749 10.12), `logout_token` `jti` replay protection.
    */
   claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Gives up a claim taken with {@link claimOnce} (missing keys are ignored), so the next
+   * `claimOnce(key)` succeeds: a back-channel logout whose sessions could not be ended releases
+   * its `jti`, and the IdP's retry is not refused as a replay.
+   */
+  releaseClaim(key: string): Promise<void>;
   /**
    * Tries to take the lock `key` for `ttlMs` milliseconds (single-flight token refresh across
    * instances). Returns a release function, or undefined while someone else holds it. A lock

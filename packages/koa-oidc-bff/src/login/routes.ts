@@ -317,8 +317,18 @@ function callbackForm(body: unknown): Record<string, string> {
   return form;
 }
 
-/** A login whose ID token could not be checked because the IdP's keys could not be loaded: 503 with Retry-After. */
+/**
+ * A login whose ID token could not be checked because the IdP's keys could not be loaded. An IdP
+ * that timed out or refused the connection is unreachable (502 `ERR_LOGIN_IDP_UNREACHABLE`, as for
+ * every other IdP call); keys that answered unusably, or the refetch budget spent, are 503 with
+ * Retry-After.
+ */
 function keysUnavailable(err: JwksUnavailableError, retryPath: string) {
+  const cause = err.cause as { name?: unknown; message?: unknown } | undefined;
+  const timedOut = cause?.name === 'TimeoutError' || cause?.name === 'AbortError';
+  if (err.reason === 'unreachable' && (timedOut || (cause instanceof TypeError && /fetch failed/i.test(String(cause.message))))) {
+    return loginFailure('ERR_LOGIN_IDP_UNREACHABLE', retryPath, { detail: timedOut ? 'the JWKS request timed out' : 'the JWKS request failed' });
+  }
   return loginFailure('ERR_LOGIN_IDP_KEYS_UNAVAILABLE', retryPath, { detail: err.reason, headers: { 'Retry-After': String(err.retryAfter) } });
 }
 

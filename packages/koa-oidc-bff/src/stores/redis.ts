@@ -161,6 +161,10 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     }),
     destroyBySub: (sub, exceptId) => run(() => redis.bffDestroyIndexed(subKey(sub), prefix, exceptId ?? '')),
     destroyBySid: (sid) => run(() => redis.bffDestroyIndexed(sidKey(sid), prefix, '')),
+    addTombstone: (id, ttlSeconds) => run(async () => {
+      await redis.set(`${prefix}x:${id}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+    }),
+    hasTombstone: (id) => run(async () => (await redis.exists(`${prefix}x:${id}`)) === 1),
     claimOnce: (key, ttlSeconds) => run(async () => (await redis.set(`${prefix}c:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'),
     tryLock: (key, ttlMs) => run(async () => {
       const lockKey = `${prefix}l:${key}`;

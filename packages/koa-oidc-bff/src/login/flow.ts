@@ -16,10 +16,13 @@ export interface AuthorizationRequest {
 /**
  * Creates a fresh transaction (random `state`, `nonce`, and for `code` a PKCE S256 `code_verifier`)
  * and the authorization URL taken from discovery.
+ * @param options.reauthenticate ask the IdP for the user's credentials whatever session it holds
+ *   (`prompt=login`, `max_age=0`, OIDC Core 3.1.2.1): the browser's session was ended by its user
+ *   or the IdP, and must not come back through the IdP's single sign-on.
  */
 export async function buildAuthorizationRequest(
   config: client.Configuration,
-  options: { redirectUri: URL; scope: string; responseType: 'code' | 'id_token'; returnTo: string; now: number },
+  options: { redirectUri: URL; scope: string; responseType: 'code' | 'id_token'; returnTo: string; now: number; reauthenticate?: boolean },
 ): Promise<AuthorizationRequest> {
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -31,6 +34,12 @@ export async function buildAuthorizationRequest(
     state,
     nonce,
   };
+  if (options.reauthenticate) {
+    // offline_access needs prompt=consent (OIDC Core 11); consent without login would not ask for credentials.
+    const offline = options.responseType === 'code' && options.scope.split(' ').includes('offline_access');
+    params.prompt = offline ? 'login consent' : 'login';
+    params.max_age = '0';
+  }
   let code_verifier: string | undefined;
   if (options.responseType === 'code') {
     code_verifier = client.randomPKCECodeVerifier();
@@ -39,7 +48,7 @@ export async function buildAuthorizationRequest(
   }
   return {
     url: client.buildAuthorizationUrl(config, params),
-    transaction: { state, nonce, code_verifier, returnTo: options.returnTo, iat: Math.floor(options.now / 1000) },
+    transaction: { state, nonce, code_verifier, returnTo: options.returnTo, iat: Math.floor(options.now / 1000), ...(options.reauthenticate ? { maxAge: 0 } : {}) },
   };
 }
 
@@ -89,7 +98,7 @@ async function validateResponse(
     body: new URLSearchParams(form),
   });
   if (options.responseType === 'id_token') {
-    const claims = await client.implicitAuthentication(config, request, transaction.nonce, { expectedState: transaction.state });
+    const claims = await client.implicitAuthentication(config, request, transaction.nonce, { expectedState: transaction.state, ...maxAgeCheck(transaction) });
     return { claims, idToken: form.id_token, accessToken: undefined, refreshToken: undefined, accessTokenExpiresAt: undefined };
   }
   const tokens = await client.authorizationCodeGrant(config, request, {
@@ -97,6 +106,7 @@ async function validateResponse(
     expectedState: transaction.state,
     expectedNonce: transaction.nonce,
     idTokenExpected: true,
+    ...maxAgeCheck(transaction),
   });
   const claims = tokens.claims();
   if (!claims) throw new Error('no ID token claims');
@@ -108,4 +118,9 @@ async function validateResponse(
     refreshToken: tokens.refresh_token,
     accessTokenExpiresAt: expiresIn === undefined ? undefined : Math.floor(options.now / 1000) + expiresIn,
   };
+}
+
+/** `auth_time` must honour the `max_age` the request sent (OIDC Core 3.1.3.7 step 13). */
+function maxAgeCheck(transaction: LoginTransaction): { maxAge?: number } {
+  return typeof transaction.maxAge === 'number' ? { maxAge: transaction.maxAge } : {};
 }

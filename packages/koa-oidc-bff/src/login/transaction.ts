@@ -16,6 +16,11 @@ export interface LoginTransaction {
   returnTo: string;
   /** Creation time, seconds since the epoch. */
   iat: number;
+  /**
+   * `max_age` sent with the request (OIDC Core 3.1.2.1), in seconds: 0 when the browser's cookie
+   * named a session ended by its user or the IdP, so the ID token's `auth_time` must be fresh.
+   */
+  maxAge?: number | undefined;
 }
 
 export type TransactionPayload = Omit<LoginTransaction, 'state'>;

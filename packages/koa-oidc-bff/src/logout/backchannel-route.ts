@@ -10,6 +10,7 @@ import bodyParser from 'koa-bodyparser';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { BffLogger as Logger } from '../log.ts';
 import type { SessionStore } from '../session/store.ts';
+import type { SessionEnder } from '../session/tombstones.ts';
 import { LOGOUT_TOKEN_MAX_AGE, LogoutTokenError, verifyLogoutToken } from './backchannel.ts';
 import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
 import type { OidcClient } from '../oidc/oidc.ts';
@@ -26,6 +27,8 @@ export interface BackchannelOptions {
   path: string;
   /** Where auth events go (log line and host listeners). */
   events: AuthEvents;
+  /** Ends sessions so they stay ended (tombstone, refresh token revoked). */
+  ender: SessionEnder;
 }
 
 /**
@@ -66,7 +69,10 @@ export function backchannelRoutes(options: BackchannelOptions): Router {
       if (!(await store.claimOnce(`logout-jti:${hash(`${claims.iss} ${claims.jti}`)}`, jtiTtl))) {
         throw new LogoutTokenError('replay', 'logout_token was already used');
       }
-      const ended = claims.sid !== undefined ? await store.destroyBySid(claims.sid) : await store.destroyBySub(claims.sub!);
+      // The user's sessions are tombstoned (their browsers give credentials again) when the token
+      // names the user; with a `sid` alone they are only destroyed (the store has no list by sid).
+      const listed = claims.sub === undefined ? [] : (await store.listBySub(claims.sub, Date.now())).filter((r) => claims.sid === undefined || r.sid === claims.sid);
+      const ended = (await options.ender.end(listed, {})) + (claims.sid !== undefined ? await store.destroyBySid(claims.sid) : await store.destroyBySub(claims.sub!));
       events.emit(AUTH_EVENTS.backchannelLogout, { sub: claims.sub, count: ended });
       ctx.status = 200;
       ctx.body = '';

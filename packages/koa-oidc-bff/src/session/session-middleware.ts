@@ -14,17 +14,31 @@
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import createSession from 'koa-session';
+import { UnavailableError } from '../errors.ts';
+import type { BffLogger } from '../log.ts';
 import type { CookieSigner } from './cookie-signature.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 import type { SessionRecord, SessionStore, TokenRecord } from './store.ts';
 
 export interface SessionMiddlewareOptions {
   store: SessionStore;
-  /** Cookie name, e.g. `bff.sid` or `__Host-bff.sid`; its signature goes in `<cookieName>.sig`. */
+  /** Cookie name, e.g. `bff.sid` or `__Host-Http-bff.sid`; its signature goes in `<cookieName>.sig`. */
   cookieName: string;
+  /**
+   * A former name of the session cookie (e.g. `__Host-bff.sid` before the `__Host-Http-` prefix):
+   * read only when the browser has no cookie under `cookieName`, then reissued under `cookieName`
+   * and cleared (a migration that keeps existing sessions).
+   */
+  legacyCookieName?: string | undefined;
+  /** Where a cookie whose signature does not verify is reported (`session.bad_signature`, once per cookie). */
+  logger?: BffLogger | undefined;
   /** Signs and verifies the session cookie (the package's own keys, never `app.keys`). */
   signer: CookieSigner;
-  /** Cookie `Secure` attribute (true for an https base URL). */
+  /**
+   * Cookie `Secure` attribute (true for an https base URL). The configured origin decides, not the
+   * hop: a request that reaches the app over plain http (a proxy without `X-Forwarded-Proto`, a
+   * health checker) still gets Secure cookies and never a 500 from the cookie library.
+   */
   secure: boolean;
   /** Seconds without activity after which the session ends. */
   idleTimeout: number;
@@ -120,6 +134,47 @@ export function newSessionId(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/** A login to store under a fresh session id (see {@link SessionLayer.startLogin}). */
+export interface NewLogin {
+  /** The hot record (user display claims, CSRF secret). */
+  data: Record<string, unknown>;
+  /** The `sub` claim the record is indexed by. */
+  sub: string;
+  /** The IdP session id (`sid` claim), indexed for back-channel logout. */
+  sid: string | undefined;
+  /** The token record stored beside it. */
+  tokens: TokenRecord | undefined;
+}
+
+/** The session middleware and the one operation that creates a session. */
+export interface SessionLayer {
+  middleware: Koa.Middleware;
+  /**
+   * Stores a login under a freshly generated id, never under the id the browser sent (session
+   * fixation, OWASP ASVS 3.2.1): the session the browser's cookie names (possibly planted) is
+   * destroyed first, then the new record is created, then the cookie is written. Nothing of the
+   * login is ever put into the pre-login session object, so koa-session's commit cannot save it
+   * under the old id. Unsafe methods only (the callback).
+   * @returns the new session id.
+   * @throws {StoreUnavailableError} (503) when the old record cannot be destroyed or the new one
+   *   not created; {@link UnavailableError} 503 `ERR_SESSION_NOT_STARTED` when the cookie cannot be
+   *   written (the new record is destroyed again). Either way no session exists afterwards.
+   */
+  startLogin(ctx: Koa.Context, login: NewLogin): Promise<string>;
+}
+
+/** What the session cookie of a request said, read and verified once per request. */
+interface CookieRead {
+  id: string;
+  /** Signed with an older key: re-signed (same attributes) once the session is known to be live. */
+  resign: boolean;
+  /** Found under the legacy name: reissued under the current one and the old cookies cleared. */
+  legacy: boolean;
+}
+
+/** Cookies that failed verification and were reported, so a browser sending one is logged once, not per request. */
+const BAD_SIGNATURE_MEMORY = 1000;
+
 /**
  * Builds the session middleware: koa-session, set up for each Koa app on its first request (it
  * extends that app's context), with the cookie signed by `options.signer`. `app.keys` is neither
@@ -127,12 +182,98 @@ export function newSessionId(): string {
  * @returns the middleware; it reads the store once per request that carries a session cookie.
  */
 export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middleware {
+  return createSessionLayer(options).middleware;
+}
+
+/** Builds the session middleware and its login operation (see {@link SessionLayer}). */
+export function createSessionLayer(options: SessionMiddlewareOptions): SessionLayer {
   const now = options.now ?? Date.now;
   const idleMs = options.idleTimeout * 1000;
   const absoluteMs = options.absoluteTimeout * 1000;
   // Write lastSeenAt at most this often: idle-timeout precision traded for one store write per minute, not per request.
   const touchEveryMs = Math.min(60_000, Math.max(1000, idleMs / 10));
-  const { store } = options;
+  const { store, signer, logger } = options;
+  const sigName = `${options.cookieName}.sig`;
+  const legacyName = options.legacyCookieName;
+  const legacySigName = legacyName && `${legacyName}.sig`;
+  const cookieOptions = { httpOnly: true, signed: false, secure: options.secure, sameSite: 'lax' as const, path: '/', overwrite: true, maxAge: absoluteMs };
+  /** Per request: the verified cookie (null: none or not verified). */
+  const READ = new WeakMap<Koa.Context, CookieRead | null>();
+  /** Requests that stored a login through startLogin: koa-session's commit must not touch anything. */
+  const STARTED = new WeakSet<Koa.Context>();
+  const reportedBad = new Set<string>();
+
+  /**
+   * Writes a session cookie. Secure follows the configured origin: Koa refuses a Secure cookie on
+   * a request it does not see as https (TRUST_PROXY off, a hop without X-Forwarded-Proto) unless
+   * told the connection counts as secure for this write.
+   */
+  function writeCookie(ctx: Koa.Context, name: string, value: string, maxAge?: number): void {
+    const previous = ctx.cookies.secure;
+    if (options.secure) ctx.cookies.secure = true;
+    try {
+      ctx.cookies.set(name, value, maxAge === undefined ? cookieOptions : { ...cookieOptions, maxAge });
+    } finally {
+      ctx.cookies.secure = previous;
+    }
+  }
+
+  /** Milliseconds left of a session's absolute lifetime: the Max-Age of its cookies, whenever they are (re)written. */
+  const remaining = (absoluteExpiresAt: number) => Math.max(1000, absoluteExpiresAt - now());
+
+  function readCookie(ctx: Koa.Context): CookieRead | undefined {
+    const known = READ.get(ctx);
+    if (known !== undefined) return known ?? undefined;
+    const read = verifyCookie(ctx, options.cookieName, sigName, false) ?? (legacyName && legacySigName && !ctx.cookies.get(options.cookieName, { signed: false }) ? verifyCookie(ctx, legacyName, legacySigName, true) : undefined);
+    READ.set(ctx, read ?? null);
+    return read;
+  }
+
+  function verifyCookie(ctx: Koa.Context, name: string, signatureName: string, legacy: boolean): CookieRead | undefined {
+    const id = ctx.cookies.get(name, { signed: false });
+    if (!id) return undefined;
+    const signature = ctx.cookies.get(signatureName, { signed: false }) ?? '';
+    const index = signer.verify(name, id, signature);
+    if (index < 0) {
+      // Another instance's keys (a rolling deploy), a removed key, or a forgery: absent for this
+      // request, but never deleted (the instance that signed it still knows the user). Logged once.
+      const key = `${id}\u0000${signature}`;
+      if (!reportedBad.has(key)) {
+        if (reportedBad.size >= BAD_SIGNATURE_MEMORY) reportedBad.clear();
+        reportedBad.add(key);
+        logger?.warn({ event: 'session.bad_signature', cookie: name }, 'a session cookie whose signature does not verify with any configured key was ignored');
+      }
+      return undefined;
+    }
+    return { id, resign: index > 0, legacy };
+  }
+
+  /** The id of a validly signed session cookie (current name, or the legacy one when the current is absent). */
+  function verifiedId(ctx: Koa.Context): string | undefined {
+    return readCookie(ctx)?.id;
+  }
+
+  /**
+   * Once the session is known to be live: a cookie signed with an older key gets a new signature,
+   * and a cookie under the legacy name moves to the current name. The Max-Age is what is left of the
+   * absolute lifetime; SameSite, Secure, HttpOnly and Path are the login's.
+   */
+  function refreshCookie(ctx: Koa.Context, read: CookieRead, absoluteExpiresAt: number): void {
+    const maxAge = remaining(absoluteExpiresAt);
+    if (read.legacy) {
+      writeCookie(ctx, options.cookieName, read.id, maxAge);
+      writeCookie(ctx, sigName, signer.sign(options.cookieName, read.id), maxAge);
+      clearLegacy(ctx);
+    } else if (read.resign) {
+      writeCookie(ctx, sigName, signer.sign(options.cookieName, read.id), maxAge);
+    }
+  }
+
+  function clearLegacy(ctx: Koa.Context): void {
+    if (!legacyName || !legacySigName) return;
+    if (ctx.cookies.get(legacyName, { signed: false }) !== undefined) writeCookie(ctx, legacyName, '');
+    if (ctx.cookies.get(legacySigName, { signed: false }) !== undefined) writeCookie(ctx, legacySigName, '');
+  }
 
   /**
    * Loads session `id` for `ctx` (both paths): records what the request learned in its
@@ -157,9 +298,18 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       record.idleExpiresAt = Math.min(t + idleMs, record.absoluteExpiresAt);
       await store.touch(id, record.lastSeenAt, record.idleExpiresAt).catch(() => undefined);
     }
+    const read = READ.get(ctx);
+    if (read && (read.resign || read.legacy)) refreshCookie(ctx, read, record.absoluteExpiresAt);
     const { data, ...meta } = record;
     state.record = meta;
     return data;
+  }
+
+  /** Clears the session cookies the browser sent (current names always, as koa-session does; legacy ones when present). */
+  function clearCookies(ctx: Koa.Context): void {
+    writeCookie(ctx, options.cookieName, '');
+    writeCookie(ctx, sigName, '');
+    clearLegacy(ctx);
   }
 
   const adapter = {
@@ -170,6 +320,8 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       return data;
     },
     async set(id: string, sess: Record<string, unknown>, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
+      // startLogin stored this request's session itself; whatever koa-session holds is the pre-login one.
+      if (ctx && STARTED.has(ctx)) return;
       const data = storable(sess);
       if (ctx && CREATING.has(ctx)) {
         const { tokens, sid } = CREATING.get(ctx)!;
@@ -210,17 +362,19 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       }
     },
     async destroy(id: string, { ctx }: { ctx?: Koa.Context } = {}) {
-      // koa-session clears the id cookie itself; its signature goes with it.
-      if (ctx && ctx.cookies.get(sigName)) ctx.cookies.set(sigName, '', cookieOptions);
+      if (ctx && STARTED.has(ctx)) return;
+      // koa-session clears the id cookie itself; its signature (and a legacy pair) go with it. Only a
+      // cookie that verified is ever cleared: one signed with another instance's keys stays.
+      if (ctx && readCookie(ctx)) {
+        if (ctx.cookies.get(sigName)) writeCookie(ctx, sigName, '');
+        clearLegacy(ctx);
+      }
       // koa-session also "destroys" the fresh id it made up for a request without a live session; skip that store call.
       if (ctx && sessionState(ctx).record?.id !== id) return;
       await store.destroy(id);
     },
   };
 
-  const sigName = `${options.cookieName}.sig`;
-  const { signer } = options;
-  const cookieOptions = { httpOnly: true, signed: false, secure: options.secure, sameSite: 'lax' as const, path: '/', overwrite: true, maxAge: absoluteMs };
   /**
    * The cookie is written only for a session the store holds, and only when the browser does not
    * already carry it: no cookie for a session that does not exist, no Set-Cookie on an ordinary
@@ -229,21 +383,11 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
   const externalKey = {
     get: (ctx: Koa.Context): string => verifiedId(ctx) ?? '',
     set(ctx: Koa.Context, id: string) {
-      if (!SAVED.has(ctx) || verifiedId(ctx) === id) return;
-      ctx.cookies.set(options.cookieName, id, cookieOptions);
-      ctx.cookies.set(sigName, signer.sign(options.cookieName, id), cookieOptions);
+      if (STARTED.has(ctx) || !SAVED.has(ctx) || verifiedId(ctx) === id) return;
+      writeCookie(ctx, options.cookieName, id);
+      writeCookie(ctx, sigName, signer.sign(options.cookieName, id));
     },
   };
-
-  /** The id of a validly signed session cookie; re-signs one signed with an older key (rotation). */
-  function verifiedId(ctx: Koa.Context): string | undefined {
-    const id = ctx.cookies.get(options.cookieName, { signed: false });
-    if (!id) return undefined;
-    const index = signer.verify(options.cookieName, id, ctx.cookies.get(sigName, { signed: false }) ?? '');
-    if (index < 0) return undefined;
-    if (index > 0) ctx.cookies.set(sigName, signer.sign(options.cookieName, id), cookieOptions);
-    return id;
-  }
 
   const sessionOptions = {
       key: options.cookieName,
@@ -255,20 +399,39 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       signed: false,
       secure: options.secure,
       sameSite: 'lax',
+      overwrite: true,
       rolling: false,
       renew: false,
       autoCommit: true,
   } as const;
   // koa-session needs the app (it defines `ctx.session` on the app's context): one instance per app.
   const perApp = new WeakMap<Koa, Koa.Middleware>();
-  return async function session(ctx, next) {
+
+  async function middleware(ctx: Koa.Context, next: Koa.Next): Promise<void> {
     if (!SAFE_METHODS.has(ctx.method)) {
-      let middleware = perApp.get(ctx.app);
-      if (!middleware) {
-        middleware = createSession(sessionOptions, ctx.app);
-        perApp.set(ctx.app, middleware);
+      let koaSession = perApp.get(ctx.app);
+      if (!koaSession) {
+        koaSession = createSession(sessionOptions, ctx.app);
+        perApp.set(ctx.app, koaSession);
       }
-      return middleware(ctx, next);
+      if (!options.secure) return koaSession(ctx, next);
+      // koa-session clears its cookie itself (a removed session): that write, too, follows the
+      // configured origin. The host's own cookies, set downstream, see the hop as it is.
+      const previous = ctx.cookies.secure;
+      ctx.cookies.secure = true;
+      try {
+        await koaSession(ctx, async () => {
+          ctx.cookies.secure = previous;
+          try {
+            await next();
+          } finally {
+            ctx.cookies.secure = true;
+          }
+        });
+      } finally {
+        ctx.cookies.secure = previous;
+      }
+      return;
     }
     const lean: { data: Record<string, unknown> | undefined; ended: boolean } = { data: undefined, ended: false };
     LEAN.set(ctx, lean);
@@ -282,9 +445,45 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
         // As koa-session's removal: the record goes (when it still exists), then both cookies.
         const record = sessionState(ctx).record;
         if (record) await store.destroy(record.id);
-        ctx.cookies.set(options.cookieName, '', cookieOptions);
-        ctx.cookies.set(sigName, '', cookieOptions);
+        clearCookies(ctx);
       }
     }
-  };
+  }
+
+  async function startLogin(ctx: Koa.Context, login: NewLogin): Promise<string> {
+    if (SAFE_METHODS.has(ctx.method)) throw new Error('a login is stored only by a POST (the callback)');
+    const state = sessionState(ctx);
+    // The browser's previous session (its own, or one planted in it) ends first. If that fails,
+    // nothing is stored: the login fails closed with a 503.
+    const previous = readCookie(ctx)?.id ?? state.cookieSessionId;
+    if (previous) await store.destroy(previous);
+    const t = now();
+    const record: SessionRecord = {
+      id: newSessionId(),
+      sub: login.sub,
+      sid: login.sid,
+      createdAt: t,
+      lastSeenAt: t,
+      idleExpiresAt: Math.min(t + idleMs, t + absoluteMs),
+      absoluteExpiresAt: t + absoluteMs,
+      userAgent: String(ctx.get('user-agent')).slice(0, 256),
+      data: login.data,
+    };
+    STARTED.add(ctx);
+    await store.create(record, login.tokens);
+    try {
+      clearLegacy(ctx);
+      writeCookie(ctx, options.cookieName, record.id);
+      writeCookie(ctx, sigName, signer.sign(options.cookieName, record.id));
+    } catch (err) {
+      // An id cookie written without its signature is ignored by every instance; the record goes.
+      await store.destroy(record.id).catch(() => undefined);
+      throw new UnavailableError('ERR_SESSION_NOT_STARTED', 'Your session could not be started. Please try again in a moment.', { detail: `session cookie not written: ${err instanceof Error ? err.message : String(err)}`, cause: err });
+    }
+    const { data: _data, ...meta } = record;
+    state.record = meta;
+    return record.id;
+  }
+
+  return { middleware, startLogin };
 }

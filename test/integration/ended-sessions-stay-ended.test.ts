@@ -84,7 +84,7 @@ test.serial('a session ended from another browser: its refresh token is revoked 
   const laptop = await browser(stack.appUrl, 'laptop');
   const phone = await browser(stack.appUrl, 'phone');
   const { refreshToken } = await held(stack, phone);
-  t.true(await refreshWorks(stack, refreshToken), 'sanity: the refresh token works before');
+  // (Not tried beforehand: the dev IdP rotates refresh tokens, so a try would spend it.)
   const rows = parse((await laptop.navigate('/sessions')).body).querySelectorAll('#sessions tbody tr');
   const phoneRef = rows.find((r) => r.getAttribute('data-current') !== 'true')!.getAttribute('data-session')!;
 

@@ -3,7 +3,7 @@
  * the prefix lets only an HTTP response set it, Secure, HttpOnly, Path=/, host-only). Sessions
  * started under the former name `__Host-bff.sid` are kept: the old cookie is read once, reissued
  * under the new name with the same id, and cleared, on GET and POST alike. `bff.cookieName` says
- * the name in use; over http it stays `bff.sid`.
+ * the name in use; over http it stays `bff.sid`. Serial: the POST case ends the other sessions of the user.
  */
 import { createHmac } from 'node:crypto';
 import test from 'ava';
@@ -53,14 +53,14 @@ function assertMigrated(t: import('ava').ExecutionContext, res: Res, id: string,
   t.is(cookies.get(`${LEGACY}.sig`)?.value, '', 'and its signature');
 }
 
-test('over https the session cookie is __Host-Http-bff.sid and bff.cookieName says so', async (t) => {
+test.serial('over https the session cookie is __Host-Http-bff.sid and bff.cookieName says so', async (t) => {
   t.is(stack.app.bff.cookieName, NAME);
   const id = await loggedIn();
   t.regex(id, /^[A-Za-z0-9_-]{32}$/);
   t.true(`${NAME}=${id}`.length <= 100 && `${NAME}.sig=${sign(NAME, id)}`.length <= 100, 'each cookie at most 100 bytes');
 });
 
-test('a session under the former __Host-bff.sid name is kept: read once (GET), reissued under the new name, the old cleared', async (t) => {
+test.serial('a session under the former __Host-bff.sid name is kept: read once (GET), reissued under the new name, the old cleared', async (t) => {
   const id = await loggedIn();
   const record = (await stack.store.get(id, Date.now()))!;
   const first = await get('/api/session', legacyCookies(id));
@@ -76,7 +76,7 @@ test('a session under the former __Host-bff.sid name is kept: read once (GET), r
   t.is(forged.headers['set-cookie'], undefined);
 });
 
-test('the migration through koa-session (a POST form) moves the cookie too', async (t) => {
+test.serial('the migration through koa-session (a POST form) moves the cookie too', async (t) => {
   const id = await loggedIn();
   const record = (await stack.store.get(id, Date.now()))!;
   const page = await get('/', legacyCookies(id));
@@ -86,7 +86,7 @@ test('the migration through koa-session (a POST form) moves the cookie too', asy
   assertMigrated(t, res, id, record.absoluteExpiresAt);
 });
 
-test('a former-name cookie of an ended session is cleared like any stale cookie', async (t) => {
+test.serial('a former-name cookie of an ended session is cleared like any stale cookie', async (t) => {
   const id = await loggedIn();
   await stack.store.destroy(id);
   const res = await got(`${stack.appUrl}/profile`, { headers: { cookie: legacyCookies(id), accept: 'text/html' }, throwHttpErrors: false, followRedirect: false });

@@ -5,11 +5,17 @@
  *
  * Two paths share the cookie format, the store and the expiry rules ({@link SessionLoader}):
  * - requests with an unsafe method (POST...: login callback, logout, forms) go through
- *   koa-session, which saves logins, regenerates ids and commits changes;
+ *   koa-session, which commits changes; a login is stored by {@link SessionLayer.startLogin}
+ *   under a fresh id, beside koa-session (never through the pre-login session object);
  * - safe requests (GET, HEAD, OPTIONS: every page and API read) take a lean path: verify the
  *   cookie, one store read, no commit and no change detection. They never write the session;
  *   ending it (a stale cookie, a grant gone) destroys the record and clears the cookie exactly
  *   as koa-session's removal does.
+ *
+ * Both paths read the cookie the same way (once per request): a signature from an older key is
+ * renewed and a cookie under the legacy name moved once the session is known to be live; a
+ * signature no key verifies makes the cookie absent for the request, logged once, never deleted.
+ * Every session cookie write is Secure when the configured origin is https, whatever the hop.
  */
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
@@ -17,6 +23,7 @@ import createSession from 'koa-session';
 import { UnavailableError } from '../errors.ts';
 import type { BffLogger } from '../log.ts';
 import type { CookieSigner } from './cookie-signature.ts';
+import { SessionCookie } from './session-cookie.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 import type { SessionRecord, SessionStore, TokenRecord } from './store.ts';
 
@@ -163,18 +170,6 @@ export interface SessionLayer {
   startLogin(ctx: Koa.Context, login: NewLogin): Promise<string>;
 }
 
-/** What the session cookie of a request said, read and verified once per request. */
-interface CookieRead {
-  id: string;
-  /** Signed with an older key: re-signed (same attributes) once the session is known to be live. */
-  resign: boolean;
-  /** Found under the legacy name: reissued under the current one and the old cookies cleared. */
-  legacy: boolean;
-}
-
-/** Cookies that failed verification and were reported, so a browser sending one is logged once, not per request. */
-const BAD_SIGNATURE_MEMORY = 1000;
-
 /**
  * Builds the session middleware: koa-session, set up for each Koa app on its first request (it
  * extends that app's context), with the cookie signed by `options.signer`. `app.keys` is neither
@@ -192,88 +187,11 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
   const absoluteMs = options.absoluteTimeout * 1000;
   // Write lastSeenAt at most this often: idle-timeout precision traded for one store write per minute, not per request.
   const touchEveryMs = Math.min(60_000, Math.max(1000, idleMs / 10));
-  const { store, signer, logger } = options;
-  const sigName = `${options.cookieName}.sig`;
-  const legacyName = options.legacyCookieName;
-  const legacySigName = legacyName && `${legacyName}.sig`;
-  const cookieOptions = { httpOnly: true, signed: false, secure: options.secure, sameSite: 'lax' as const, path: '/', overwrite: true, maxAge: absoluteMs };
-  /** Per request: the verified cookie (null: none or not verified). */
-  const READ = new WeakMap<Koa.Context, CookieRead | null>();
+  const { store } = options;
+  const cookie = new SessionCookie({ name: options.cookieName, legacyName: options.legacyCookieName, signer: options.signer, secure: options.secure, maxAgeMs: absoluteMs, logger: options.logger, now });
   /** Requests that stored a login through startLogin: koa-session's commit must not touch anything. */
   const STARTED = new WeakSet<Koa.Context>();
-  const reportedBad = new Set<string>();
-
-  /**
-   * Writes a session cookie. Secure follows the configured origin: Koa refuses a Secure cookie on
-   * a request it does not see as https (TRUST_PROXY off, a hop without X-Forwarded-Proto) unless
-   * told the connection counts as secure for this write.
-   */
-  function writeCookie(ctx: Koa.Context, name: string, value: string, maxAge?: number): void {
-    const previous = ctx.cookies.secure;
-    if (options.secure) ctx.cookies.secure = true;
-    try {
-      ctx.cookies.set(name, value, maxAge === undefined ? cookieOptions : { ...cookieOptions, maxAge });
-    } finally {
-      ctx.cookies.secure = previous;
-    }
-  }
-
-  /** Milliseconds left of a session's absolute lifetime: the Max-Age of its cookies, whenever they are (re)written. */
-  const remaining = (absoluteExpiresAt: number) => Math.max(1000, absoluteExpiresAt - now());
-
-  function readCookie(ctx: Koa.Context): CookieRead | undefined {
-    const known = READ.get(ctx);
-    if (known !== undefined) return known ?? undefined;
-    const read = verifyCookie(ctx, options.cookieName, sigName, false) ?? (legacyName && legacySigName && !ctx.cookies.get(options.cookieName, { signed: false }) ? verifyCookie(ctx, legacyName, legacySigName, true) : undefined);
-    READ.set(ctx, read ?? null);
-    return read;
-  }
-
-  function verifyCookie(ctx: Koa.Context, name: string, signatureName: string, legacy: boolean): CookieRead | undefined {
-    const id = ctx.cookies.get(name, { signed: false });
-    if (!id) return undefined;
-    const signature = ctx.cookies.get(signatureName, { signed: false }) ?? '';
-    const index = signer.verify(name, id, signature);
-    if (index < 0) {
-      // Another instance's keys (a rolling deploy), a removed key, or a forgery: absent for this
-      // request, but never deleted (the instance that signed it still knows the user). Logged once.
-      const key = `${id}\u0000${signature}`;
-      if (!reportedBad.has(key)) {
-        if (reportedBad.size >= BAD_SIGNATURE_MEMORY) reportedBad.clear();
-        reportedBad.add(key);
-        logger?.warn({ event: 'session.bad_signature', cookie: name }, 'a session cookie whose signature does not verify with any configured key was ignored');
-      }
-      return undefined;
-    }
-    return { id, resign: index > 0, legacy };
-  }
-
-  /** The id of a validly signed session cookie (current name, or the legacy one when the current is absent). */
-  function verifiedId(ctx: Koa.Context): string | undefined {
-    return readCookie(ctx)?.id;
-  }
-
-  /**
-   * Once the session is known to be live: a cookie signed with an older key gets a new signature,
-   * and a cookie under the legacy name moves to the current name. The Max-Age is what is left of the
-   * absolute lifetime; SameSite, Secure, HttpOnly and Path are the login's.
-   */
-  function refreshCookie(ctx: Koa.Context, read: CookieRead, absoluteExpiresAt: number): void {
-    const maxAge = remaining(absoluteExpiresAt);
-    if (read.legacy) {
-      writeCookie(ctx, options.cookieName, read.id, maxAge);
-      writeCookie(ctx, sigName, signer.sign(options.cookieName, read.id), maxAge);
-      clearLegacy(ctx);
-    } else if (read.resign) {
-      writeCookie(ctx, sigName, signer.sign(options.cookieName, read.id), maxAge);
-    }
-  }
-
-  function clearLegacy(ctx: Koa.Context): void {
-    if (!legacyName || !legacySigName) return;
-    if (ctx.cookies.get(legacyName, { signed: false }) !== undefined) writeCookie(ctx, legacyName, '');
-    if (ctx.cookies.get(legacySigName, { signed: false }) !== undefined) writeCookie(ctx, legacySigName, '');
-  }
+  const verifiedId = (ctx: Koa.Context) => cookie.read(ctx)?.id;
 
   /**
    * Loads session `id` for `ctx` (both paths): records what the request learned in its
@@ -298,18 +216,11 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
       record.idleExpiresAt = Math.min(t + idleMs, record.absoluteExpiresAt);
       await store.touch(id, record.lastSeenAt, record.idleExpiresAt).catch(() => undefined);
     }
-    const read = READ.get(ctx);
-    if (read && (read.resign || read.legacy)) refreshCookie(ctx, read, record.absoluteExpiresAt);
+    const read = cookie.readEarlier(ctx);
+    if (read) cookie.refresh(ctx, read, record.absoluteExpiresAt);
     const { data, ...meta } = record;
     state.record = meta;
     return data;
-  }
-
-  /** Clears the session cookies the browser sent (current names always, as koa-session does; legacy ones when present). */
-  function clearCookies(ctx: Koa.Context): void {
-    writeCookie(ctx, options.cookieName, '');
-    writeCookie(ctx, sigName, '');
-    clearLegacy(ctx);
   }
 
   const adapter = {
@@ -365,9 +276,9 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
       if (ctx && STARTED.has(ctx)) return;
       // koa-session clears the id cookie itself; its signature (and a legacy pair) go with it. Only a
       // cookie that verified is ever cleared: one signed with another instance's keys stays.
-      if (ctx && readCookie(ctx)) {
-        if (ctx.cookies.get(sigName)) writeCookie(ctx, sigName, '');
-        clearLegacy(ctx);
+      if (ctx && cookie.read(ctx)) {
+        cookie.clearSignature(ctx);
+        cookie.clearLegacy(ctx);
       }
       // koa-session also "destroys" the fresh id it made up for a request without a live session; skip that store call.
       if (ctx && sessionState(ctx).record?.id !== id) return;
@@ -384,8 +295,7 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
     get: (ctx: Koa.Context): string => verifiedId(ctx) ?? '',
     set(ctx: Koa.Context, id: string) {
       if (STARTED.has(ctx) || !SAVED.has(ctx) || verifiedId(ctx) === id) return;
-      writeCookie(ctx, options.cookieName, id);
-      writeCookie(ctx, sigName, signer.sign(options.cookieName, id));
+      cookie.write(ctx, id);
     },
   };
 
@@ -445,7 +355,7 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
         // As koa-session's removal: the record goes (when it still exists), then both cookies.
         const record = sessionState(ctx).record;
         if (record) await store.destroy(record.id);
-        clearCookies(ctx);
+        cookie.clear(ctx);
       }
     }
   }
@@ -455,7 +365,7 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
     const state = sessionState(ctx);
     // The browser's previous session (its own, or one planted in it) ends first. If that fails,
     // nothing is stored: the login fails closed with a 503.
-    const previous = readCookie(ctx)?.id ?? state.cookieSessionId;
+    const previous = verifiedId(ctx) ?? state.cookieSessionId;
     if (previous) await store.destroy(previous);
     const t = now();
     const record: SessionRecord = {
@@ -472,9 +382,8 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
     STARTED.add(ctx);
     await store.create(record, login.tokens);
     try {
-      clearLegacy(ctx);
-      writeCookie(ctx, options.cookieName, record.id);
-      writeCookie(ctx, sigName, signer.sign(options.cookieName, record.id));
+      cookie.clearLegacy(ctx);
+      cookie.write(ctx, record.id);
     } catch (err) {
       // An id cookie written without its signature is ignored by every instance; the record goes.
       await store.destroy(record.id).catch(() => undefined);

@@ -89,6 +89,8 @@ export interface StoreFigures {
   wire?: WireFigures;
   hotRecord?: HotRecordFigures;
   throughput?: ThroughputFigures;
+  /** Authenticated /api/hello on a second server of this store with OpenTelemetry on (first store only). */
+  telemetry?: TelemetryFigures;
   scale?: {
     small: ScalePoint;
     large?: ScalePoint;
@@ -148,7 +150,26 @@ export interface TargetCheck {
 }
 
 /** The targets. */
+/**
+ * The same authenticated calls on a server with the demo's OpenTelemetry SDK (Prometheus endpoint,
+ * OTLP/HTTP export of metrics and of traces sampled at 1 %), measured in the same load plan as
+ * the server without it (no SDK: the package wires nothing).
+ */
+export interface TelemetryFigures {
+  sampler: string;
+  helloJson: LoadResult;
+  helloHtmx: LoadResult;
+  /** 1 - rps with telemetry / rps without (0.05 = 5 % fewer requests per second). */
+  rpsCost: { json: number; htmx: number };
+  /** CPU µs per request with telemetry / without - 1 (0.05 = 5 % more CPU per request). */
+  cpuCost: { json: number | undefined; htmx: number | undefined };
+  /** OTLP export requests the collector stand-in received (traces and metrics). */
+  otlpRequests: number;
+}
+
 export const TARGETS = {
+  /** Metrics and tracing at 1 % sampling cost at most this share of authenticated throughput. */
+  telemetryCost: 0.1,
   /** Authenticated /api/hello (JSON and htmx) rps / bare Koa's /api/hello rps, at least. */
   helloVsBare: { sqlite: 0.45, memory: 0.45, redis: 0.35 } as Record<StoreName, number>,
   /** The app's /healthz rps / bare Koa's /healthz rps, at least. */

@@ -64,9 +64,9 @@ export class ServerProcess {
   }
 
   /** Starts the server for `store` and waits (at most `timeoutMs`) until it listens. */
-  static start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
-    const args = [path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', ...(placement.loadCpus ? [placement.loadCpus] : [])];
-    return ServerProcess.spawn(`server (${store})`, args, placement, options.timeoutMs);
+  static start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number; otlpUrl?: string } = {}): Promise<ServerProcess> {
+    const args = [path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', placement.loadCpus ?? '-', options.otlpUrl ?? '-'];
+    return ServerProcess.spawn(`server (${store}${options.otlpUrl ? ', OpenTelemetry' : ''})`, args, placement, options.timeoutMs);
   }
 
   /**

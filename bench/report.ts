@@ -18,6 +18,9 @@ const cpuShare = (bare: LoadResult, app: LoadResult) => (bare.serverCpuUsPerRequ
 /** Share of one core the server used during the run (well below 100%: the server waited for the load generator or for the CPU). */
 const busy = (r: LoadResult) => (r.serverCpuUsPerRequest === undefined ? '–' : `${fmt((r.serverCpuUsPerRequest * r.rps) / 1e4)}%`);
 
+/** `4.2 %` (`+4.2 %` with `sign`). */
+const pct = (v: number | undefined, sign = false) => (v === undefined ? '–' : `${sign && v >= 0 ? '+' : ''}${fmt(v * 100, 1)} %`);
+
 type Row = [label: string, cell: (s: StoreFigures) => string | undefined];
 
 /** One table: a title row with the store names, a rule, and the rows. */
@@ -34,6 +37,7 @@ function storeTable(title: string, stores: StoreFigures[], rows: Row[]): string[
 
 function checkCell(c: TargetCheck | undefined, quick: boolean): string {
   if (!c) return '';
+  if (c.pass === undefined && c.id === 'telemetry-cost') return `– ${c.targetShown} (first store only)`;
   if (c.pass === undefined) return c.id === 'login-median-ms' && quick ? `– ${c.targetShown} (--quick: first store only)` : `– ${c.targetShown} not measured`;
   return `${c.shown} ${c.targetShown} ${c.pass ? 'pass' : 'FAIL'}`;
 }
@@ -57,6 +61,8 @@ export function renderReport(run: RunFigures): string {
     ['server CPU per request, bare /healthz / /api/hello  µs', (s) => s.throughput && `${cpu(s.throughput.bare.healthz)} / ${cpu(s.throughput.bare.hello)}`],
     ['  app /healthz / JSON / htmx  µs', (s) => s.throughput && `${cpu(s.throughput.healthz)} / ${cpu(s.throughput.helloJson)} / ${cpu(s.throughput.helloHtmx)}`],
     ['  bare / app by CPU cost: /healthz, JSON, htmx', (s) => s.throughput && [cpuShare(s.throughput.bare.healthz, s.throughput.healthz), cpuShare(s.throughput.bare.hello, s.throughput.helloJson), cpuShare(s.throughput.bare.hello, s.throughput.helloHtmx)].join(', ')],
+    ['with OpenTelemetry (metrics + 1 % traces): JSON / htmx  req/s', (s) => s.telemetry && `${rps(s.telemetry.helloJson)} / ${rps(s.telemetry.helloHtmx)} (cost ${pct(s.telemetry.rpsCost.json)} / ${pct(s.telemetry.rpsCost.htmx)})`],
+    ['  server CPU per request with OpenTelemetry: JSON / htmx  µs', (s) => s.telemetry && `${cpu(s.telemetry.helloJson)} / ${cpu(s.telemetry.helloHtmx)} (${pct(s.telemetry.cpuCost.json, true)} / ${pct(s.telemetry.cpuCost.htmx, true)})`],
     ['server CPU busy under load, bare /healthz / /api/hello', (s) => s.throughput && `${busy(s.throughput.bare.healthz)} / ${busy(s.throughput.bare.hello)}`],
     ['  app /healthz / JSON / htmx', (s) => s.throughput && `${busy(s.throughput.healthz)} / ${busy(s.throughput.helloJson)} / ${busy(s.throughput.helloHtmx)}`],
   ];

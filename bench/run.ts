@@ -19,7 +19,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { LoginFigures, RunFigures, ScalePoint, StoreFigures, ThroughputFigures, WireFigures } from './figures.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LoginFigures, RunFigures, ScalePoint, StoreFigures, TelemetryFigures, ThroughputFigures, WireFigures } from './figures.ts';
 import { TARGETS } from './figures.ts';
 import type { LoadPlan, LoadResult, LoadTarget } from './load-worker.ts';
 import { ACCOUNTS, concurrentLogins, loginMany, loginOnce, sequentialLogins, type Login } from './logins.ts';
@@ -146,19 +148,23 @@ function pick(results: Map<string, LoadResult>, name: string): LoadResult {
  * no warm-up of their own (the same server and path were just warmed up).
  * @param full false: only what the large-size run reports (bare /api/hello, app /healthz and /api/hello).
  */
-function storeTargets(bare: ServerProcess, cookies: string[], full = true): LoadTarget[] {
+function storeTargets(bare: ServerProcess, cookies: string[], full = true, otel?: { server: ServerProcess; cookies: string[] }): LoadTarget[] {
   const b = { url: bare.ready.appUrl, serverPid: bare.ready.pid };
   const json: LoadTarget = { name: 'hello-json', path: '/api/hello', headers: JSON_HEADERS, cookies };
   const htmx: LoadTarget = { name: 'hello-htmx', path: '/api/hello', headers: HTMX_HEADERS, cookies };
   const bareHello: LoadTarget = { ...json, ...b, name: 'bare-hello' };
   const at50 = { connections: S.p99Connections, warmup: false };
   if (!full) return [bareHello, { name: 'healthz', path: '/healthz' }, json, htmx];
+  // The same calls on the server with OpenTelemetry, each right after its counterpart without.
+  const o = otel && { url: otel.server.ready.appUrl, serverPid: otel.server.ready.pid, cookies: otel.cookies };
   return [
     { name: 'bare-healthz', path: '/healthz', ...b },
     { name: 'healthz', path: '/healthz' },
     bareHello,
     json,
+    ...(o ? [{ ...json, ...o, name: 'hello-json-otel' }] : []),
     htmx,
+    ...(o ? [{ ...htmx, ...o, name: 'hello-htmx-otel' }] : []),
     { ...bareHello, ...at50, name: 'bare-hello-50' },
     { ...json, ...at50, name: 'hello-json-50' },
     { ...htmx, ...at50, name: 'hello-htmx-50' },
@@ -168,19 +174,19 @@ function storeTargets(bare: ServerProcess, cookies: string[], full = true): Load
 const cpuRatio = (a: LoadResult, b: LoadResult) => (a.serverCpuUsPerRequest && b.serverCpuUsPerRequest ? round(a.serverCpuUsPerRequest / b.serverCpuUsPerRequest, 3) : undefined);
 
 /** Starts the server for `store` (after checking the Redis scratch database); resolves to it or to why not. */
-async function startServer(store: StoreName, placement: Placement): Promise<ServerProcess | string> {
+async function startServer(store: StoreName, placement: Placement, otlpUrl?: string): Promise<ServerProcess | string> {
   if (store === 'redis') {
     const problem = await checkScratchDb(redisUrl);
     if (problem) return problem;
   }
   try {
-    return await ServerProcess.start(store, placement, store === 'redis' ? { redisUrl } : {});
+    return await ServerProcess.start(store, placement, { ...(store === 'redis' ? { redisUrl } : {}), ...(otlpUrl ? { otlpUrl } : {}) });
   } catch (err) {
     return `failed: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 
-async function benchStore(store: StoreName, started: ServerProcess | string, bare: ServerProcess, placement: Placement, profileDir: string | undefined, measureLoginTimes: boolean): Promise<StoreFigures> {
+async function benchStore(store: StoreName, started: ServerProcess | string, bare: ServerProcess, placement: Placement, profileDir: string | undefined, measureLoginTimes: boolean, otel?: { server: ServerProcess; sink: OtlpSink }): Promise<StoreFigures> {
   if (typeof started === 'string') return { store, skipped: started };
   const server = started;
   const figures: StoreFigures = { store, storeKind: server.ready.storeKind };
@@ -211,7 +217,12 @@ async function benchStore(store: StoreName, started: ServerProcess | string, bar
 
     log(`${store}: throughput: bare Koa and app /healthz, /api/hello (JSON, htmx) with ${S.sessions} sessions (${S.smallSize} stored), then /api/hello at ${S.p99Connections} connections`);
     const cookies = sessions.map((l) => l.cookie);
-    const results = await runChecked(loadPlan(server, storeTargets(bare, cookies)), placement);
+    let otelCookies: string[] | undefined;
+    if (otel) {
+      log(`${store}: ${S.sessions} logins on the server with OpenTelemetry`);
+      otelCookies = (await bounded('logins (OpenTelemetry)', 180_000, loginMany(otel.server.ready.appUrl, S.sessions, S.concurrentUsers))).map((l) => l.cookie);
+    }
+    const results = await runChecked(loadPlan(server, storeTargets(bare, cookies, true, otel && otelCookies ? { server: otel.server, cookies: otelCookies } : undefined)), placement);
     const r = (name: string) => pick(results, name);
     const bareFigures = { healthz: r('bare-healthz'), hello: r('bare-hello'), hello50: r('bare-hello-50') };
     const healthz = r('healthz');
@@ -233,6 +244,19 @@ async function benchStore(store: StoreName, started: ServerProcess | string, bar
       sessions: S.sessions, storedSessions: S.smallSize,
     };
     figures.throughput = throughput;
+    if (otel) {
+      const on = { json: r('hello-json-otel'), htmx: r('hello-htmx-otel') };
+      const cpuCost = (with_: LoadResult, without: LoadResult) =>
+        with_.serverCpuUsPerRequest && without.serverCpuUsPerRequest ? round(with_.serverCpuUsPerRequest / without.serverCpuUsPerRequest - 1, 3) : undefined;
+      figures.telemetry = {
+        sampler: 'parentbased_traceidratio 0.01; Prometheus endpoint (not scraped during the load) and OTLP/HTTP metrics every 60 s',
+        helloJson: on.json,
+        helloHtmx: on.htmx,
+        rpsCost: { json: round(1 - on.json.rps / helloJson.rps, 3), htmx: round(1 - on.htmx.rps / helloHtmx.rps, 3) },
+        cpuCost: { json: cpuCost(on.json, helloJson), htmx: cpuCost(on.htmx, helloHtmx) },
+        otlpRequests: otel.sink.requests,
+      } satisfies TelemetryFigures;
+    }
     if (profileDir) figures.profiles = await profileLoad(server, storeTargets(bare, cookies, false).slice(1), placement, profileDir, store);
 
     const lookupsAt = (population: number) => server.request<LookupResult>({ cmd: 'lookups', population, count: S.lookups, warmup: 1000 }, 120_000);
@@ -305,6 +329,34 @@ async function profileLoad(server: ServerProcess, targets: LoadTarget[], placeme
   return files;
 }
 
+/** A stand-in OpenTelemetry collector: accepts every OTLP/HTTP export and counts them. */
+interface OtlpSink {
+  url: string;
+  readonly requests: number;
+  close(): Promise<void>;
+}
+
+async function startOtlpSink(): Promise<OtlpSink> {
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    req.resume().on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get requests() {
+      return requests;
+    },
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
 function git(...argv: string[]): string {
   try {
     return execFileSync('git', argv, { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -333,23 +385,31 @@ async function main(): Promise<void> {
   };
   log(`cores: ${placement.describe}`);
   // All servers start at once, before any measurement: their start-up never overlaps a measured phase.
-  log(`starting the bare Koa reference, and dev-idp + app for ${stores.join(', ')}`);
-  const [bare, ...servers] = await Promise.all([
+  log(`starting the bare Koa reference, dev-idp + app for ${stores.join(', ')}, and dev-idp + app with OpenTelemetry for ${stores[0]}`);
+  const sink = await startOtlpSink();
+  const [bare, otelServer, ...servers] = await Promise.all([
     ServerProcess.startBareKoa(placement).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+    startServer(stores[0]!, placement, sink.url),
     ...stores.map((store) => startServer(store, placement)),
   ]);
+  if (typeof otelServer === 'string') log(`the server with OpenTelemetry did not start: ${otelServer}`);
   if (bare instanceof Error) {
-    for (const s of servers) if (s instanceof ServerProcess) await s.close();
+    for (const s of [otelServer, ...servers]) if (s instanceof ServerProcess) await s.close();
+    await sink.close();
     throw new Error(`the bare Koa reference did not start: ${bare.message}`);
   }
   run.bareKoa = { pid: bare.ready.pid, url: bare.ready.appUrl };
   try {
     for (const [i, store] of stores.entries()) {
       // --quick: login round trip on the first store only (each store still gets its 100 real logins).
-      run.stores.push(await benchStore(store, servers[i]!, bare, placement, profileDir, !quick || i === 0));
+      const otel = i === 0 && otelServer instanceof ServerProcess ? { server: otelServer, sink } : undefined;
+      run.stores.push(await benchStore(store, servers[i]!, bare, placement, profileDir, !quick || i === 0, otel));
+      if (otel) await otel.server.close();
     }
   } finally {
     await bare.close();
+    if (otelServer instanceof ServerProcess) await otelServer.close();
+    await sink.close();
   }
   run.machine.loadAverageEnd = os.loadavg();
   run.checks = checkTargets(run);

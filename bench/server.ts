@@ -4,7 +4,10 @@
  * the command line, and the dev-idp in a child process of its own (bench/idp.ts). This process
  * holds only the app, as in production, and bench/run.ts pins it to its own core with taskset.
  *
- * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|memory> <redis-url|-> [idp-cpus]
+ * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|memory> <redis-url|-> <idp-cpus|-> <otlp-url|->
+ * With an OTLP URL the app runs with the demo's OpenTelemetry SDK (src/telemetry.ts) started as in
+ * production: Prometheus endpoint on a free port, traces sampled at 1 % (parentbased_traceidratio)
+ * and metrics exported over OTLP/HTTP to that URL.
  * Started by bench/run.ts with an IPC channel: it sends a {@link ReadyMessage}, then answers
  * {@link Command}s. The app logs one line per request at `info` like production, into /dev/null.
  */
@@ -21,6 +24,7 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { createStore } from '../src/session/create-store.ts';
+import { startTelemetry } from '../src/telemetry.ts';
 import type { SessionStore } from 'koa-oidc-bff';
 import { BENCH_CLIENT, BENCH_SESSION_SECRET, type Command, type FillResult, type HotRecordResult, type LookupResult, type MemoryResult, type ReadyMessage, type Reply, type StoreName } from './protocol.ts';
 import { bulkFill } from './bulk-fill.ts';
@@ -29,7 +33,8 @@ import { fillStore, syntheticId, type SessionTemplate } from './synthetic-sessio
 
 const storeName = process.argv[2] as StoreName;
 const redisUrl = process.argv[3] && process.argv[3] !== '-' ? process.argv[3] : undefined;
-const idpCpus = process.argv[4];
+const idpCpus = process.argv[4] && process.argv[4] !== '-' ? process.argv[4] : undefined;
+const otlpUrl = process.argv[5] && process.argv[5] !== '-' ? process.argv[5] : undefined;
 if (!['sqlite', 'redis', 'memory'].includes(storeName) || !process.send) {
   process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|memory> <redis-url|-> [idp-cpus]\n');
   process.exit(2);
@@ -61,6 +66,13 @@ const config = loadConfig({
   DATA_DIR: dataDir,
   ...storeEnv,
 });
+if (otlpUrl) {
+  // The standard variables, as an operator would set them; read by the SDK itself.
+  process.env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
+  process.env.OTEL_TRACES_SAMPLER_ARG = '0.01';
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlpUrl;
+  await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: new URL(otlpUrl) });
+}
 const store = await createStore(config, logger);
 const app = createApp(config, { store, logger });
 server.on('request', app.koa.callback());

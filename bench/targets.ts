@@ -42,6 +42,12 @@ function specs(run: RunFigures): Spec[] {
     { id: 'hot-record-bytes', label: 'hot record (store.get): JSON of data + metadata values, bytes', op: '<=', target: () => TARGETS.hotRecordBytes, measured: (s) => s.hotRecord?.totalBytes, format: bytes },
     { id: 'cookie-bytes', label: 'session cookie (Cookie value), bytes', op: '<=', target: () => TARGETS.cookieBytes, measured: (s) => s.wire?.cookieValueBytes, format: bytes },
     { id: 'set-cookie-bytes', label: 'Set-Cookie on ordinary API responses, bytes', op: '<=', target: () => TARGETS.setCookieBytes, measured: (s) => s.wire?.setCookieBytes, format: bytes },
+    {
+      id: 'telemetry-cost',
+      label: 'metrics + traces (1 % sampled) cost: 1 - authenticated req/s with / without, worst of JSON and htmx',
+      op: '<=', target: () => TARGETS.telemetryCost, format: (v) => `${(v * 100).toFixed(1)} %`,
+      measured: (s) => (s.telemetry ? Math.max(s.telemetry.rpsCost.json, s.telemetry.rpsCost.htmx) : undefined),
+    },
     { id: 'login-median-ms', label: 'login round trip median, ms', op: '<=', target: () => TARGETS.loginMedianMs, measured: (s) => s.login?.sequential.medianMs, format: (v) => `${v.toFixed(1)} ms` },
   ];
 }

@@ -1,7 +1,7 @@
 /**
  * Builds the Koa app from a validated config. This is the one place that calls `app.use`; read
  * top to bottom, it is a request's whole path:
- * request log → error handler → known methods → security headers → health → static →
+ * telemetry (server span) → request log → error handler → known methods → security headers → health → static →
  * the BFF (its answers, session, API header guard, login/callback/logout routes) → routes.
  * The BFF is the `koa-oidc-bff` package, used only through its public exports.
  */
@@ -62,6 +62,8 @@ export function createApp(config: Config, deps: AppDeps): App {
   // Koa would otherwise print errors it considers unhandled to stderr.
   koa.silent = true;
 
+  // First: the request's server span (OpenTelemetry, when an SDK is started), so the request log line reads its ids.
+  koa.use(bff.telemetry());
   koa.use(requestLog(deps.logger));
   koa.use(errorHandler({ render: renderError, logger: deps.logger }));
   koa.use(knownMethodsOnly());

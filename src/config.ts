@@ -79,6 +79,12 @@ const EnvSchema = z.object({
   DEV_IDP_ISSUER: z.string().optional(),
   /** The dev API's port (the dev-idp's own setting); the default REMOTE_API_URL follows it. Default 4100. */
   DEV_API_PORT: z.string().optional(),
+  /** Port of the Prometheus endpoint (GET /metrics), never the app's PORT. Default 9464 in development, off otherwise. */
+  METRICS_PORT: intFrom(0, 65535).optional(),
+  /** Interface of the metrics endpoint. Default 127.0.0.1, or 0.0.0.0 in production (the scraper is elsewhere). */
+  METRICS_HOST: z.string().min(1, 'must not be empty').optional(),
+  /** OTLP/HTTP collector base URL (OpenTelemetry's own variable): traces and metrics are exported there when set. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
 });
 
 /** Validated, frozen application configuration. */
@@ -124,6 +130,13 @@ export interface Config {
    * once, so the app waits for it quietly before loading discovery.
    */
   readonly issuerIsDevIdp: boolean;
+  /** Port of the Prometheus endpoint; undefined: none. */
+  readonly metricsPort: number | undefined;
+  /** True when metricsPort is the development default (9464) rather than METRICS_PORT. */
+  readonly metricsPortDefaulted: boolean;
+  readonly metricsHost: string;
+  /** OTLP/HTTP export of traces and metrics, when set. */
+  readonly otlpEndpoint: URL | undefined;
 }
 
 /** Thrown by {@link loadConfig} with every problem found, one line each. */
@@ -150,7 +163,11 @@ export const SETTING_EXAMPLES: Readonly<Record<SettingName, string>> = Object.fr
   SESSION_ABSOLUTE_TIMEOUT: '604800', CLOCK_TOLERANCE: '30', TOKEN_REFRESH_SKEW: '60', IDP_TIMEOUT: '5',
   REMOTE_API_URL: 'https://api.example.com', TRUST_PROXY: '1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DATA_DIR: '.data',
   DEV_IDP_PORT: '4000', DEV_IDP_ISSUER: 'http://localhost:4000', DEV_API_PORT: '4100',
+  METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
 });
+
+/** The Prometheus exporter's conventional port, the development default of METRICS_PORT. */
+export const DEFAULT_METRICS_PORT = 9464;
 
 /** Settings whose value is never echoed in an error (a Redis URL may hold a password). */
 const SECRET_SETTINGS = new Set<SettingName>(['CLIENT_SECRET', 'SESSION_SECRET', 'REDIS_URL']);
@@ -204,6 +221,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(problem('SESSION_SECRET', 'is required when NODE_ENV=production'));
   }
   if (ok('SESSION_STORE', 'REDIS_URL') && e.SESSION_STORE === 'redis' && !e.REDIS_URL) problems.push(problem('REDIS_URL', 'is required when SESSION_STORE=redis'));
+  // Metrics are for the operator's scraper, never on the port the public reaches.
+  if (ok('METRICS_PORT', 'PORT') && e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) problems.push(problem('METRICS_PORT', 'must differ from PORT (metrics are never served on the app\'s port)'));
   // The BFF's own rules (issuer on loopback only over http, origin-only base URL, https in
   // production, secret strength, idle <= absolute) live in the package: ask it, name our settings.
   problems.push(...bffProblems({
@@ -247,6 +266,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logFormat: e.LOG_FORMAT,
     dataDir: e.DATA_DIR,
     issuerIsDevIdp: !production && issuer.protocol === 'http:' && isLoopback(issuer) && issuer.pathname === '/' && portOf(issuer) === devIdpPort(e),
+    metricsPort: e.METRICS_PORT ?? (e.NODE_ENV === 'development' && e.PORT !== DEFAULT_METRICS_PORT ? DEFAULT_METRICS_PORT : undefined),
+    metricsPortDefaulted: e.METRICS_PORT === undefined && e.NODE_ENV === 'development',
+    metricsHost: e.METRICS_HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ? new URL(e.OTEL_EXPORTER_OTLP_ENDPOINT) : undefined,
   });
 }
 

@@ -8,6 +8,7 @@ import { createApp } from './app.ts';
 import { ConfigError, DEV_CLIENT_SECRET, loadConfig, readEnvironment, type Config } from './config.ts';
 import { createLogger, flushLogs, prettyLogs } from './log.ts';
 import { listen } from './server.ts';
+import { startTelemetry, type RunningTelemetry } from './telemetry.ts';
 import { createStore } from './session/create-store.ts';
 import { waitForIssuer } from './wait-for-issuer.ts';
 
@@ -44,6 +45,18 @@ async function main(): Promise<void> {
       onWaiting: () => logger.info({ event: 'idp.waiting', issuer: config.issuer.href, waitMs: DEV_IDP_WAIT_MS }, `waiting up to ${DEV_IDP_WAIT_MS / 1000} s for the dev-idp at ${config.issuer.origin}`),
     });
   }
+  // Before the app: the package reads the OpenTelemetry providers once, when the BFF is created.
+  let telemetry: RunningTelemetry | undefined;
+  try {
+    telemetry = await startTelemetry(config);
+  } catch (err) {
+    // The development default port may be taken by another checkout: run without metrics. A port set on purpose must work.
+    if (!config.metricsPortDefaulted) throw new Error(`the metrics endpoint could not listen on ${config.metricsHost}:${config.metricsPort} (${(err as { code?: string }).code ?? String(err)})`);
+    // Not a warning: a second checkout running beside the first is normal in development.
+    logger.info({ event: 'telemetry.metrics_port_unavailable', port: config.metricsPort, err: (err as { code?: string }).code ?? String(err) }, `metrics endpoint not started: port ${config.metricsPort} is not available (set METRICS_PORT)`);
+    telemetry = await startTelemetry({ ...config, metricsPort: undefined });
+  }
+  if (telemetry) logger.info({ event: 'telemetry.started', metricsUrl: telemetry.metricsUrl, tracing: telemetry.tracing }, telemetry.metricsUrl ? `metrics at ${telemetry.metricsUrl}` : 'OpenTelemetry export started');
   const store = await createStore(config, logger);
   const app = createApp(config, { store, logger });
   const running = await listen(app.koa, config.port);
@@ -61,6 +74,7 @@ async function main(): Promise<void> {
       await closed;
       await app.close();
       await store.close();
+      await telemetry?.shutdown().catch((err: unknown) => logger.warn({ event: 'telemetry.shutdown_failed', err: String(err) }, 'telemetry shutdown failed'));
       logger.info({ event: 'app.stopped', signal }, 'shutdown complete');
       await flushLogs(logger);
       process.exit(0);

@@ -4,6 +4,7 @@
  * → the session (koa-session over a SessionStore, cookie signed with the package's own keys) →
  * the API header guard → its routes (login, callback, logout, session, back-channel logout).
  */
+import type { FetchImplementation } from 'jose';
 import type Koa from 'koa';
 import compose from 'koa-compose';
 import { AppError, AuthRequiredError, ForbiddenError } from './errors.ts';
@@ -30,6 +31,13 @@ import { createMemoryStore } from './stores/memory.ts';
 import { accessTokenGetter } from './tokens/access-token.ts';
 import { createRefresher } from './tokens/refresh.ts';
 import { upstreamCaller, type UpstreamRequest, type UpstreamResponse } from './tokens/upstream.ts';
+import { countAuthEvents } from './telemetry/auth-metrics.ts';
+import { idpFetch } from './telemetry/idp-fetch.ts';
+import { serverTelemetry } from './telemetry/server-span.ts';
+import { observeActiveSessions } from './telemetry/sessions-gauge.ts';
+import { instrumentStore } from './telemetry/store-proxy.ts';
+import { createTelemetry } from './telemetry/telemetry.ts';
+import { upstreamFetch } from './telemetry/upstream-fetch.ts';
 
 /** The logged-in user as page code sees it: display claims only (OIDC Core 5.1), never a token or secret. */
 export interface BffUser {
@@ -95,6 +103,13 @@ export interface Bff {
   readiness(): Promise<BffReadiness>;
   /** Resolves once IdP discovery has succeeded (never rejects; discovery retries in the background). */
   whenReady(): Promise<void>;
+  /**
+   * Middleware for OpenTelemetry: a server span per request named by route template, with the
+   * incoming W3C `traceparent` honoured, and `http_server_request_duration_seconds`. Mount it
+   * first (before the request log, so the log line can read the span's ids). A pass-through
+   * when the host registered no OpenTelemetry SDK before `createBff`.
+   */
+  telemetry(): Koa.Middleware;
   /** Name of the session cookie (`bff.sid`, or `__Host-Http-bff.sid` on https). */
   readonly cookieName: string;
   /** Stops background work (discovery retries); closes the store only when the package created it (memory default). */
@@ -112,9 +127,17 @@ export function createBff(options: BffOptions): Bff {
   const logger = o.logger ?? silentLogger;
   const now = o.now;
   const ownStore = o.store === undefined;
-  const store = o.store ?? createMemoryStore();
+  const rawStore = o.store ?? createMemoryStore();
   if (ownStore) logger.warn({ event: 'bff.memory_store' }, 'koa-oidc-bff: no store given, sessions are kept in memory (lost on restart, not shared between instances)');
   const events = new AuthEvents(logger);
+  // OpenTelemetry: wired only when the host registered an SDK; otherwise nothing below is wrapped.
+  const telemetry = createTelemetry();
+  const telemetryOn = telemetry.metricsOn || telemetry.tracingOn;
+  const store = telemetryOn ? instrumentStore(rawStore, telemetry) : rawStore;
+  if (telemetry.metricsOn) {
+    countAuthEvents(events, telemetry);
+    observeActiveSessions(rawStore, telemetry, now);
+  }
   const cookieName = o.cookies.session;
   const oidc = createOidcClient({
     issuer: o.issuer,
@@ -126,6 +149,7 @@ export function createBff(options: BffOptions): Bff {
     timeout: o.idpTimeout,
     onDiscoveryError: (err, retryInMs) => logger.warn({ event: 'discovery.failed', issuer: o.issuer.href, err: String(err), cause: causeOf(err), retryInMs }, 'IdP discovery failed; retrying'),
     onDiscovered: () => logger.info({ event: 'discovery.succeeded', issuer: o.issuer.href }, 'IdP discovery succeeded'),
+    instrumentFetch: telemetryOn ? (nameOf) => idpFetch(telemetry, nameOf) : undefined,
   });
   const sessionLayer = createSessionLayer({
     // koa-session saves only the hot record; tokens live in the token record (refresher writes them).
@@ -158,7 +182,8 @@ export function createBff(options: BffOptions): Bff {
     paths: o.routes,
   });
   // Server-to-server, beside the auth routes (one allowedMethods answers 405 for both).
-  router.use(backchannelRoutes({ oidc, store, ender, clockTolerance: o.clockTolerance, idpTimeout: o.idpTimeout, logger, events, path: o.routes.backchannelLogout }).routes());
+  const jwksFetch = telemetryOn ? (idpFetch(telemetry, () => 'jwks') as unknown as FetchImplementation) : undefined;
+  router.use(backchannelRoutes({ oidc, store, ender, clockTolerance: o.clockTolerance, idpTimeout: o.idpTimeout, logger, events, path: o.routes.backchannelLogout, jwksFetch }).routes());
   const refresher = createRefresher({ store, oidc, refreshSkew: o.refreshSkew, idpTimeout: o.idpTimeout, logger, events, now });
   const authRoutes = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.backchannelLogout]);
   const getAccessToken = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
@@ -170,7 +195,7 @@ export function createBff(options: BffOptions): Bff {
   const routePaths = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.session, o.routes.backchannelLogout]);
   const ownRoutes = compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
   const composed = compose<Koa.Context>([
-    answerErrors({ loginPath: o.routes.login, render: o.render ?? {}, logger }),
+    answerErrors({ loginPath: o.routes.login, render: o.render ?? {}, logger, events }),
     sessionLayer.middleware,
     async function apiHeaderGuard(ctx: Koa.Context, next: Koa.Next) {
       return prefixes.some((p) => ctx.path.startsWith(p)) ? apiHeader(ctx, next) : next();
@@ -180,6 +205,7 @@ export function createBff(options: BffOptions): Bff {
     },
   ]) as unknown as Koa.Middleware;
   const userGuard = requireUser(o.baseUrl, events, authRoutes, store);
+  const serverSpan = serverTelemetry(telemetry);
   const origin = o.baseUrl.origin;
 
   return {
@@ -196,7 +222,7 @@ export function createBff(options: BffOptions): Bff {
       return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
     },
     getAccessToken,
-    callApi: upstreamCaller({ getAccessToken, timeoutMs: o.upstreamTimeout * 1000 }),
+    callApi: upstreamCaller({ getAccessToken, timeoutMs: o.upstreamTimeout * 1000, fetch: telemetryOn ? upstreamFetch(telemetry) : undefined }),
     csrfToken(ctx) {
       const s = userSession(ctx);
       return s ? csrfToken(s.csrfSecret) : undefined;
@@ -225,6 +251,7 @@ export function createBff(options: BffOptions): Bff {
       return { ready: storeUp && idp, checks: { idp: idp ? 'up' : 'down', store: storeUp ? 'up' : 'down' } };
     },
     whenReady: () => oidc.whenReady(),
+    telemetry: () => serverSpan,
     cookieName,
     async close() {
       oidc.close();

@@ -13,7 +13,7 @@ import type { BffUser } from './bff.ts';
 export { createBff, type Bff, type BffReadiness, type BffUser } from './bff.ts';
 export { BffOptionsError, checkOptions, type BffOptions, type ErrorView, type RenderHooks } from './options.ts';
 export { AppError, AuthRequiredError, ForbiddenError, LoginError, UnavailableError, UpstreamError, publicView, type AppErrorOptions } from './errors.ts';
-export { AUTH_EVENTS, type AuthEvent, type AuthEventListener, type AuthEventPayload } from './events.ts';
+export { AUTH_EVENTS, type AuthEvent, type AuthEventListener, type AuthEventPayload, type CsrfCheck } from './events.ts';
 export { sessionIdHash, type BffLogger, type LogMethod } from './log.ts';
 export { htmx, setHxRedirect, wantsFragment, type HtmxRequest } from './http/htmx.ts';
 export { SESSION_EXPECTED_HEADER } from './session/require-user.ts';

@@ -11,6 +11,7 @@
 import escapeHtml from 'escape-html';
 import type Koa from 'koa';
 import { AppError, AuthRequiredError, LoginError, publicView } from '../errors.ts';
+import { AUTH_EVENTS, type AuthEvents, type CsrfCheck } from '../events.ts';
 import type { BffLogger } from '../log.ts';
 import type { ErrorView, RenderHooks } from '../options.ts';
 import { htmx, setHxRedirect } from './htmx.ts';
@@ -26,7 +27,20 @@ export interface AnswersOptions {
   loginPath: string;
   render: RenderHooks;
   logger: BffLogger;
+  /** Where `csrf.rejected` events go (a refusal by a CSRF check, named by its error code). */
+  events?: AuthEvents | undefined;
 }
+
+/**
+ * The CSRF check behind each refusal code: every CSRF refusal is a ForbiddenError with one of
+ * these codes, answered here, so this is the one place that reports them (`csrf.rejected`).
+ */
+export const CSRF_CHECK_BY_CODE: Readonly<Record<string, CsrfCheck>> = {
+  ERR_CSRF_HEADER: 'api_header',
+  ERR_CSRF_ORIGIN: 'origin',
+  ERR_CSRF_TOKEN: 'token',
+  ERR_CSRF_FETCH_METADATA: 'fetch_metadata',
+};
 
 /** Builds the middleware that catches AppErrors thrown below it (package routes, `requireUser`, host routes) and answers them. */
 export function answerErrors(options: AnswersOptions): Koa.Middleware {
@@ -49,6 +63,8 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
     const requestId = typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined;
     // A LoginError was logged once already, as `login.failed` with its reason.
     if (!(err instanceof LoginError)) logger.info({ requestId, code: view.code, status: view.status, detail: err.detail }, 'request refused');
+    const check = CSRF_CHECK_BY_CODE[err.code];
+    if (check) options.events?.emit(AUTH_EVENTS.csrfRejected, { check, reason: err.code, requestId });
     // The answer differs by htmx and by Accept (JSON or HTML).
     ctx.vary('HX-Request');
     ctx.vary('Accept');

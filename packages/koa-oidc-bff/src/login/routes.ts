@@ -72,29 +72,35 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const reauthenticate = await namesEndedSession(ctx, store);
     const { url, transaction } = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now(), reauthenticate });
     await transactions.save(ctx, transaction);
+    events.emit(AUTH_EVENTS.loginStarted, { requestId: requestIdOf(ctx) });
     ctx.set('Cache-Control', 'no-store');
     redirectBrowser(ctx, url.href, 302);
   });
 
   // Every answer of /callback depends on (and may create) the session: never cached.
+  // When each callback request arrived (performance.now() ms), for the duration its event reports.
+  const callbackStarted = new WeakMap<Koa.Context, number>();
   router.post(options.paths.callback, async function logLoginFailure(ctx, next) {
+    const started = performance.now();
+    callbackStarted.set(ctx, started);
     ctx.set('Cache-Control', 'no-store');
     try {
       await next();
     } catch (err) {
       // The one log line of a failed login (the error handler does not log LoginErrors again).
-      logFailedLogin(ctx, err);
+      logFailedLogin(ctx, err, performance.now() - started);
       throw err;
     }
   }, parseForm, async function callback(ctx) {
     await handleCallback(ctx);
   });
 
-  function logFailedLogin(ctx: Koa.Context, err: unknown): void {
+  function logFailedLogin(ctx: Koa.Context, err: unknown, durationMs?: number): void {
     events.emit(AUTH_EVENTS.loginFailed, {
       reason: err instanceof AppError ? err.code : 'ERR_INTERNAL',
       detail: err instanceof AppError ? err.detail : undefined,
       requestId: requestIdOf(ctx),
+      durationMs,
     });
   }
 
@@ -152,7 +158,8 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       await options.revoke({ refreshToken: result.refreshToken, accessToken: result.accessToken }, { event: 'login.revocation_failed', requestId: requestIdOf(ctx) });
       throw err;
     }
-    events.emit(AUTH_EVENTS.loginSucceeded, { sub: String(claims.sub), sessionId: id, requestId: requestIdOf(ctx) });
+    const started = callbackStarted.get(ctx);
+    events.emit(AUTH_EVENTS.loginSucceeded, { sub: String(claims.sub), sessionId: id, requestId: requestIdOf(ctx), durationMs: started === undefined ? undefined : performance.now() - started });
     ctx.status = 303;
     ctx.redirect(tx.returnTo);
   }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, type FetchImplementation, type JWTVerifyGetKey } from 'jose';
 import type { BffLogger as Logger } from '../log.ts';
 import type { SessionStore } from '../session/store.ts';
 import type { SessionEnder } from '../session/tombstones.ts';
@@ -29,6 +29,8 @@ export interface BackchannelOptions {
   events: AuthEvents;
   /** Ends sessions so they stay ended (tombstone, refresh token revoked). */
   ender: SessionEnder;
+  /** The fetch of JWKS downloads (the telemetry wrapper when an SDK listens). */
+  jwksFetch?: FetchImplementation | undefined;
 }
 
 /**
@@ -87,7 +89,7 @@ export function backchannelRoutes(options: BackchannelOptions): Router {
   function keysFor(jwksUri: string): JWTVerifyGetKey {
     let keys = jwks.get(jwksUri);
     if (!keys) {
-      keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: options.idpTimeout * 1000 });
+      keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: options.idpTimeout * 1000, ...(options.jwksFetch ? { [customFetch]: options.jwksFetch } : {}) });
       jwks.set(jwksUri, keys);
     }
     return keys;

@@ -47,10 +47,15 @@ export class JwksCache {
    * A fetch for `config` (set as `config[client.customFetch]`): keeps every JWKS it downloads
    * and, when a token response carries an ID token whose `kid` is unknown, withdraws the seed
    * before openid-client verifies the signature (code flow: the kid is known only then).
+   * @param inner the fetch that does the request (the telemetry wrapper when an SDK listens).
    */
-  fetchFor(config: client.Configuration, endpoints: { jwksUri: string | undefined; tokenEndpoint: string | undefined }): client.CustomFetch {
+  fetchFor(
+    config: client.Configuration,
+    endpoints: { jwksUri: string | undefined; tokenEndpoint: string | undefined },
+    inner: client.CustomFetch = (url, init) => fetch(url, init as RequestInit),
+  ): client.CustomFetch {
     return async (url, init) => {
-      const response = await fetch(url, init as RequestInit);
+      const response = await inner(url, init);
       if (!response.ok) return response;
       if (url === endpoints.jwksUri) {
         const jwks = (await response.clone().json().catch(() => undefined)) as client.JWKS | undefined;

@@ -4,6 +4,7 @@
  */
 import * as client from 'openid-client';
 import { UnavailableError } from '../errors.ts';
+import { endpointNamer, type IdpEndpoint } from '../telemetry/idp-fetch.ts';
 import { JwksCache } from './jwks-cache.ts';
 
 export interface OidcOptions {
@@ -20,6 +21,11 @@ export interface OidcOptions {
   /** Called on each failed discovery attempt, with the delay in ms before the next one. */
   onDiscoveryError?: (err: unknown, retryInMs: number) => void;
   onDiscovered?: () => void;
+  /**
+   * Wraps the fetch of every IdP request (telemetry), given a function naming a request URL by
+   * its endpoint. Undefined: openid-client's own fetch.
+   */
+  instrumentFetch?: ((nameOf: (url: string) => IdpEndpoint) => client.CustomFetch) | undefined;
 }
 
 export interface OidcClient {
@@ -52,6 +58,10 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   let resolveReady!: () => void;
   const jwks = new JwksCache();
   const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
+  const instrument = options.instrumentFetch;
+  const discoveryFetch = instrument?.(() => 'discovery');
+  // Requests of a discovered configuration, named by its metadata (made once per discovery).
+  let idpFetch: client.CustomFetch | undefined;
 
   async function attempt(delay: number): Promise<void> {
     if (closed) return;
@@ -64,9 +74,11 @@ export function createOidcClient(options: OidcOptions): OidcClient {
         {
           timeout: options.timeout,
           ...(options.allowInsecureIssuer ? { execute: [client.allowInsecureRequests] } : {}),
+          ...(discoveryFetch ? { [client.customFetch]: discoveryFetch } : {}),
         },
       );
       discovered.timeout = options.timeout;
+      if (instrument) discovered[client.customFetch] = idpFetch = instrument(endpointNamer(discovered.serverMetadata()));
       if (options.responseType === 'id_token') client.useIdTokenResponseType(discovered);
       config = discovered;
       options.onDiscovered?.();
@@ -101,7 +113,7 @@ export function createOidcClient(options: OidcOptions): OidcClient {
       if (options.allowInsecureIssuer) client.allowInsecureRequests(fresh);
       if (options.responseType === 'id_token') client.useIdTokenResponseType(fresh);
       else client.enableNonRepudiationChecks(fresh);
-      fresh[client.customFetch] = jwks.fetchFor(fresh, { jwksUri: server.jwks_uri, tokenEndpoint: server.token_endpoint });
+      fresh[client.customFetch] = jwks.fetchFor(fresh, { jwksUri: server.jwks_uri, tokenEndpoint: server.token_endpoint }, idpFetch);
       jwks.seed(fresh, idTokenKid);
       return fresh;
     },

@@ -92,6 +92,11 @@ export interface SessionStore {
    * expires by itself, so a crashed holder never blocks forever.
    */
   tryLock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
+  /**
+   * How many sessions are live at `now` (for the `bff_sessions_active` gauge, sampled at most every
+   * 30 s). Optional: a store without it reports no gauge.
+   */
+  countLive?(now: number): Promise<number>;
   /** Answers when the backend is reachable; rejects otherwise. For readiness checks. */
   ping(): Promise<void>;
   /** Releases connections and timers. */

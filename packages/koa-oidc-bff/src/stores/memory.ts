@@ -115,6 +115,11 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
         if (locks.get(key)?.token === token) locks.delete(key);
       };
     },
+    async countLive(now) {
+      let n = 0;
+      for (const r of sessions.values()) if (live(r, now)) n++;
+      return n;
+    },
     async ping() {},
     async close() {
       clearInterval(timer);

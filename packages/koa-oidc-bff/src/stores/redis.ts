@@ -141,6 +141,12 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     destroy: (id) => run(async () => {
       await redis.bffDestroy(prefix, id);
     }),
+    // Session keys expire with their session: counting them (SCAN, sampled every 30 s at most) counts live ones.
+    countLive: () => run(async () => {
+      let n = 0;
+      for await (const keys of redis.scanStream({ match: `${prefix.replace(/[*?[\]\\]/g, '\\$&')}s:*`, count: 1000 })) n += (keys as string[]).length;
+      return n;
+    }),
     listBySub: (sub, now) => run(async () => {
       const ids = await redis.zrangebyscore(subKey(sub), `(${now}`, '+inf');
       if (ids.length === 0) return [];

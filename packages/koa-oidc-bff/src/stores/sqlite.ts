@@ -143,6 +143,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     hasTombstone: db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM tombstones WHERE id = ? AND expires_at > ?'),
     purgeLocks: db.prepare('DELETE FROM locks WHERE expires_at <= ?'),
     ping: db.prepare('SELECT 1'),
+    countLive: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ?'),
   };
 
   const create = db.transaction((r: SessionRecord, tokens: TokenRecord | undefined) => {
@@ -240,6 +241,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     ping: () => run(() => {
       q.ping.get();
     }),
+    countLive: (now) => run(() => q.countLive.get(now)?.n ?? 0),
     purge: (now) => run(() => purge(now)),
     async close() {
       if (closed) return;

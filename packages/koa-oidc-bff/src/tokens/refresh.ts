@@ -102,9 +102,14 @@ export function createRefresher(options: RefresherOptions): Refresher {
 
   /** Runs with the lock held: decide on the stored (latest) tokens, refresh, write back. */
   async function refreshLocked(sessionId: string, seen: TokenSet): Promise<TokenSet> {
+    const started = performance.now();
     const record = await load(sessionId);
     const stored = tokensOf(record.data);
-    if (!expiring(stored) || refreshedSince(stored, seen)) return stored;
+    if (refreshedSince(stored, seen)) {
+      events.emit(AUTH_EVENTS.tokenRefreshCoalesced, { sub: record.sub, sessionId });
+      return stored;
+    }
+    if (!expiring(stored)) return stored;
     if (!stored.refreshToken) {
       if (expired(stored)) throw new SessionEndedError('access token expired and no refresh token');
       return stored;
@@ -116,7 +121,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
       if (err instanceof UnavailableError) throw err;
       const failure = refreshFailureFrom(err);
       const reason = failure.kind === 'grant-gone' ? 'ERR_TOKEN_REFRESH_GRANT_GONE' : 'ERR_TOKEN_REFRESH_UNAVAILABLE';
-      events.emit(AUTH_EVENTS.refreshFailed, { sub: record.sub, sessionId, reason, detail: failure.detail });
+      events.emit(AUTH_EVENTS.refreshFailed, { sub: record.sub, sessionId, reason, detail: failure.detail, durationMs: performance.now() - started });
       if (failure.kind === 'grant-gone') {
         await store.destroy(sessionId);
         throw new SessionEndedError(`refresh refused: ${failure.detail}`);
@@ -139,7 +144,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
     };
     // update() never re-creates a session destroyed meanwhile (back-channel logout during the refresh).
     if (!(await store.setTokens(sessionId, { ...record.data, ...next }))) throw new SessionEndedError('session destroyed during refresh');
-    events.emit(AUTH_EVENTS.tokenRefreshed, { sub: record.sub, sessionId });
+    events.emit(AUTH_EVENTS.tokenRefreshed, { sub: record.sub, sessionId, durationMs: performance.now() - started });
     return next;
   }
 
@@ -157,8 +162,13 @@ export function createRefresher(options: RefresherOptions): Refresher {
         }
       }
       await sleep(delay);
-      const stored = tokensOf((await load(sessionId)).data);
-      if (refreshedSince(stored, seen)) return stored;
+      const polled = await load(sessionId);
+      const stored = tokensOf(polled.data);
+      if (refreshedSince(stored, seen)) {
+        // Another instance refreshed while this one waited for the lock.
+        events.emit(AUTH_EVENTS.tokenRefreshCoalesced, { sub: polled.sub, sessionId });
+        return stored;
+      }
       if (Date.now() >= deadline) {
         throw new UnavailableError('ERR_TOKEN_REFRESH_BUSY', 'Your access is being renewed. Please try again in a moment.', { detail: `refresh lock ${key} held beyond IDP_TIMEOUT` });
       }
@@ -169,7 +179,9 @@ export function createRefresher(options: RefresherOptions): Refresher {
     needsRefresh: (t) => expiring(t) && (t.refreshToken !== undefined || expired(t)),
     fresh(sessionId, seen) {
       let pending = inflight.get(sessionId);
-      if (!pending) {
+      // A caller of this process joins the refresh already under way for the session.
+      if (pending) events.emit(AUTH_EVENTS.tokenRefreshCoalesced, { sessionId });
+      else {
         pending = refreshShared(sessionId, seen)
           .catch((err: unknown) => {
             if (err instanceof SessionEndedError || err instanceof AppError) throw err;

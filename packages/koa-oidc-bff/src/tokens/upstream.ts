@@ -28,6 +28,8 @@ export interface UpstreamOptions {
   timeoutMs: number;
   /** Largest accepted response body in bytes. Default 1 MiB. */
   maxBytes?: number;
+  /** The fetch that sends the request (the telemetry wrapper, which adds `traceparent`); the global fetch by default. */
+  fetch?: ((url: URL, init: RequestInit & { headers: Headers }, request?: object) => Promise<Response>) | undefined;
 }
 
 /** Function type of `bff.callApi`. */
@@ -41,19 +43,20 @@ export type CallApi = (ctx: Koa.Context, url: URL, request?: UpstreamRequest) =>
  */
 export function upstreamCaller(options: UpstreamOptions): CallApi {
   const maxBytes = options.maxBytes ?? 1024 * 1024;
+  const send = options.fetch ?? fetch;
   return async function callApi(ctx, url, request = {}) {
     const token = await options.getAccessToken(ctx);
     const headers = new Headers(request.headers);
     headers.set('authorization', `Bearer ${token}`);
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await send(url, {
         method: request.method ?? 'GET',
         headers,
         ...(request.body !== undefined ? { body: request.body } : {}),
         redirect: 'manual',
         signal: AbortSignal.timeout(options.timeoutMs),
-      });
+      }, ctx);
     } catch (err) {
       const timeout = (err as { name?: string }).name === 'TimeoutError';
       throw new UpstreamError(timeout ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNREACHABLE', 'The remote service could not be reached. Please try again.', { detail: `${url.origin}: ${String(err)}`, cause: err });

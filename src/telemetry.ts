@@ -1,0 +1,91 @@
+/**
+ * The demo's OpenTelemetry SDK: started before the app is built (the package reads the global
+ * providers once, in `createBff`), only when something will read it.
+ * - `METRICS_PORT`: a Prometheus scrape endpoint, `GET /metrics`, on its own port and interface
+ *   (never the app's public port), served by the Prometheus exporter's own request handler.
+ * - `OTEL_EXPORTER_OTLP_ENDPOINT`: traces (batched) and metrics (every OTEL_METRIC_EXPORT_INTERVAL
+ *   ms) exported over OTLP/HTTP. The exporters and the Node SDK read the other standard `OTEL_*`
+ *   variables themselves (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
+ *   OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS, OTEL_PROPAGATORS, ...).
+ * Without the endpoint no tracer provider is registered: no span is made, none is wasted. The
+ * context manager is switched on only while a sampled request runs (telemetry-context.ts).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.ts';
+import { OnDemandContextManager } from './telemetry-context.ts';
+
+export interface RunningTelemetry {
+  /** Where Prometheus scrapes, when METRICS_PORT is set. */
+  readonly metricsUrl: string | undefined;
+  /** True when traces are exported (OTEL_EXPORTER_OTLP_ENDPOINT set). */
+  readonly tracing: boolean;
+  /** Exports what is buffered (spans, metrics) now. */
+  flush(): Promise<void>;
+  /** Stops the metrics endpoint and the SDK, exporting what is buffered. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the SDK, or returns undefined when neither METRICS_PORT nor OTEL_EXPORTER_OTLP_ENDPOINT
+ * is set (the package then records nothing and adds no work per request).
+ * @throws when the metrics port cannot be bound (EADDRINUSE...).
+ */
+export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metricsHost' | 'otlpEndpoint'>): Promise<RunningTelemetry | undefined> {
+  if (config.metricsPort === undefined && !config.otlpEndpoint) return undefined;
+  // Loaded only when used: the SDK is a few MB of modules a telemetry-free start does not need.
+  const [{ NodeSDK }, { PrometheusExporter }, { PeriodicExportingMetricReader }, { BatchSpanProcessor }, otlpTrace, otlpMetrics] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/exporter-prometheus'),
+    import('@opentelemetry/sdk-metrics'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/exporter-metrics-otlp-http'),
+  ]);
+  const prometheus = config.metricsPort !== undefined ? new PrometheusExporter({ preventServerStart: true }) : undefined;
+  const otlpReader = config.otlpEndpoint ? new PeriodicExportingMetricReader({ exporter: new otlpMetrics.OTLPMetricExporter() }) : undefined;
+  const spanProcessor = config.otlpEndpoint ? new BatchSpanProcessor(new otlpTrace.OTLPTraceExporter()) : undefined;
+  const sdk = new NodeSDK({
+    metricReaders: [...(prometheus ? [prometheus] : []), ...(otlpReader ? [otlpReader] : [])],
+    // Explicit (possibly empty): the SDK would otherwise export traces to a default collector address.
+    spanProcessors: spanProcessor ? [spanProcessor] : [],
+    instrumentations: [],
+    contextManager: new OnDemandContextManager(),
+  });
+
+  let server: http.Server | undefined;
+  let metricsUrl: string | undefined;
+  if (prometheus && config.metricsPort !== undefined) {
+    server = http.createServer((req, res) => {
+      if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+        prometheus.getMetricsRequestHandler(req, res);
+        return;
+      }
+      res.statusCode = 404;
+      res.end('Not found\n');
+    });
+    // Bound before the SDK registers its global providers: a taken port leaves nothing registered.
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(config.metricsPort, config.metricsHost, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    metricsUrl = `http://${host}:${address.port}/metrics`;
+  }
+  sdk.start();
+  return {
+    metricsUrl,
+    tracing: spanProcessor !== undefined,
+    async flush() {
+      await Promise.all([spanProcessor?.forceFlush(), otlpReader?.forceFlush()]);
+    },
+    async shutdown() {
+      if (server) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server!.close(() => resolve()));
+      }
+      await sdk.shutdown();
+    },
+  };
+}

@@ -2,7 +2,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Provider } from './oidc-provider-module.ts';
 
 /** How a client authenticates at the token and revocation endpoints (OIDC Core 9, RFC 6749 2.3). */
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'none';
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
 
 /** Response types a client may use; both are answered with response_mode=form_post if asked. */
 export type DevResponseType = 'code' | 'id_token';
@@ -34,8 +34,12 @@ export interface DevClient {
    * null = no back-channel logout. Default: `<baseUrl>/backchannel-logout`, or none without baseUrl.
    */
   backchannelLogoutUri?: string | null | undefined;
-  /** Client authentication at the token endpoint. Default 'client_secret_basic'. */
+  /** Client authentication at the token endpoint. Default 'client_secret_basic'. 'private_key_jwt' (RFC 7523) needs `jwks` and no clientSecret. */
   tokenEndpointAuthMethod?: TokenEndpointAuthMethod | undefined;
+  /** The client's public keys (a JWKS `{ keys: [...] }`), for 'private_key_jwt': its client assertions must be signed by one of them. */
+  jwks?: { keys: Record<string, unknown>[] } | undefined;
+  /** Access tokens of this client must be DPoP-bound (RFC 9449 5.2 `dpop_bound_access_tokens`). Default false. */
+  dpopBoundAccessTokens?: boolean | undefined;
   /** Allowed response types. Default ['code', 'id_token']. */
   responseTypes?: DevResponseType[] | undefined;
   /**
@@ -47,7 +51,9 @@ export interface DevClient {
   clientName?: string | undefined;
 }
 
-const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'none'];
+const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'];
+/** Methods that authenticate without a shared secret. */
+const SECRETLESS: readonly TokenEndpointAuthMethod[] = ['private_key_jwt', 'none'];
 const RESPONSE_TYPES: readonly DevResponseType[] = ['code', 'id_token'];
 const GRANT_TYPES: readonly DevGrantType[] = ['authorization_code', 'refresh_token', 'implicit'];
 
@@ -102,9 +108,11 @@ export function validateClients(value: unknown, source: string): DevClient[] {
       const method = client.tokenEndpointAuthMethod ?? 'client_secret_basic';
       if (!AUTH_METHODS.includes(method as TokenEndpointAuthMethod)) {
         problems.push(`${at}.tokenEndpointAuthMethod must be one of ${AUTH_METHODS.map((a) => `'${a}'`).join(', ')}`);
-      } else if (method === 'none' && clientSecret !== undefined) {
-        problems.push(`${at}.clientSecret must be absent with tokenEndpointAuthMethod 'none' (a public client)`);
-      } else if (method !== 'none' && (typeof clientSecret !== 'string' || clientSecret === '')) {
+      } else if (SECRETLESS.includes(method as TokenEndpointAuthMethod) && clientSecret !== undefined) {
+        problems.push(`${at}.clientSecret must be absent with tokenEndpointAuthMethod '${String(method)}'`);
+      } else if (method === 'private_key_jwt' && (!isObject(client.jwks) || !Array.isArray(client.jwks.keys) || client.jwks.keys.length === 0)) {
+        problems.push(`${at}.jwks must be a JWKS with at least one public key with tokenEndpointAuthMethod 'private_key_jwt'`);
+      } else if (!SECRETLESS.includes(method as TokenEndpointAuthMethod) && (typeof clientSecret !== 'string' || clientSecret === '')) {
         problems.push(`${at}.clientSecret must be a non-empty string (or set tokenEndpointAuthMethod 'none')`);
       }
       if (baseUrl === undefined && redirectUris === undefined) problems.push(`${at} needs baseUrl or redirectUris`);
@@ -150,7 +158,9 @@ export function clientMetadata(client: DevClient): ClientMetadata {
   const method = client.tokenEndpointAuthMethod ?? 'client_secret_basic';
   return {
     client_id: client.clientId,
-    ...(method === 'none' ? {} : { client_secret: client.clientSecret }),
+    ...(SECRETLESS.includes(method) ? {} : { client_secret: client.clientSecret }),
+    ...(method === 'private_key_jwt' ? { jwks: client.jwks as ClientMetadata['jwks'] } : {}),
+    ...(client.dpopBoundAccessTokens ? { dpop_bound_access_tokens: true } : {}),
     client_name: client.clientName ?? client.clientId,
     application_type: 'web',
     redirect_uris: client.redirectUris ?? [`${base}/callback`],

@@ -24,6 +24,7 @@ export { validateClients } from './clients.ts';
 export type { DevIdpStats } from './stats.ts';
 export type { DevIdpTtl } from './provider.ts';
 export { DEFAULT_TTL } from './provider.ts';
+export { ACR_MFA, ACR_PASSWORD } from './step-up.ts';
 
 /** Absolute path of the sample accounts shipped with the package (alice, bob, ...). */
 export const DEFAULT_ACCOUNTS_PATH = join(PACKAGE_ROOT, 'accounts.json');
@@ -50,6 +51,14 @@ export interface DevIdpOptions {
   ttl?: DevIdpTtl | undefined;
   /** Port of the dev resource server (0 = a free port); false = none, and opaque access tokens. Default 4100. */
   apiPort?: number | false | undefined;
+  /**
+   * Pushed authorization requests (RFC 9126): 'off' (default: not advertised, so apps send plain
+   * authorization requests), 'optional' (advertised in discovery) or 'required' (plain
+   * authorization requests are refused).
+   */
+  par?: 'off' | 'optional' | 'required' | undefined;
+  /** DPoP (RFC 9449): demand server-issued nonces in proofs at the token endpoint and the dev API. Default false. */
+  dpopNonce?: boolean | undefined;
   /** Receives the startup lines, back-channel failures and server errors. Default console.log. */
   logger?: ((line: string) => void) | undefined;
 }
@@ -118,16 +127,17 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
 
     const provider = createProvider({
       issuer, accounts, clients, keys, apiAudience: apiUrl, ttl: { ...DEFAULT_TTL, ...options.ttl },
+      par: options.par ?? 'off', dpopNonce: options.dpopNonce === true,
     });
     // Fail at startup, not at the first login, when a registration is invalid.
     await checkRegistrations(provider, clients);
     const stats = countProviderEvents(provider, log);
     provider.use(securityHeaders());
-    provider.use(impliedConsentForOfflineAccess(provider.pathFor('authorization')));
+    provider.use(impliedConsentForOfflineAccess(provider.pathFor('authorization'), options.par === 'optional' || options.par === 'required' ? provider.pathFor('pushed_authorization_request') : undefined));
     provider.use(interactionRoutes(provider, accounts, log));
     idpServer.handle(provider.callback());
     if (apiServer && apiUrl) {
-      apiServer.handle(createResourceServer({ issuer, jwksUri: `${issuer}/jwks`, audience: apiUrl }).callback());
+      apiServer.handle(createResourceServer({ issuer, jwksUri: `${issuer}/jwks`, audience: apiUrl, dpopNonce: options.dpopNonce === true }).callback());
     }
 
     log('dev-idp: DEVELOPMENT ONLY, test accounts and well-known secrets; never expose it or use it for real users');

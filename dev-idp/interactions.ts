@@ -4,7 +4,8 @@ import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import type { AccountDirectory } from './accounts.ts';
 import { errors, type Provider } from './oidc-provider-module.ts';
-import { renderError, renderLogin } from './views.ts';
+import { ACR_MFA, ACR_PASSWORD, OneTimeCodes, wantsMfa } from './step-up.ts';
+import { renderError, renderLogin, renderOtp } from './views.ts';
 
 type ProviderInstance = InstanceType<typeof Provider>;
 
@@ -23,6 +24,9 @@ function publicError(err: unknown): { status: number; error: string; description
  *                                  session being already signed in) is accepted at once, without a page
  * - POST /interaction/:uid/login  form fields `username`, `password`; 401 page on failure, else 303
  *                                  back to the provider with login and (implied, first-party) consent
+ * - GET  /interaction/:uid/otp    second step when `acr_values` asks for the dev-idp's MFA acr: the
+ *                                  one-time code shown on its own page, and a form to type it
+ * - POST /interaction/:uid/otp    field `otp`; 401 page on a wrong code, else login with acr MFA
  * - POST /interaction/:uid/abort  ends the request with error=access_denied (OIDC Core 3.1.2.6)
  * The body parser sits on these POST routes only: one in front of the provider breaks /token.
  * The interaction cookie (SameSite=Lax, path /interaction/<uid>) is the CSRF defence here.
@@ -30,6 +34,7 @@ function publicError(err: unknown): { status: number; error: string; description
 export function interactionRoutes(provider: ProviderInstance, accounts: AccountDirectory, log: (line: string) => void): ReturnType<Router['routes']> {
   const router = new Router();
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const codes = new OneTimeCodes();
 
   const loadInteraction = async (ctx: Context) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -86,8 +91,40 @@ export function interactionRoutes(provider: ProviderInstance, accounts: AccountD
       ctx.status = 401;
       return showLogin(ctx, params.client_id, { username, error: 'Unknown username or wrong password.' });
     }
+    if (wantsMfa(params.acr_values)) {
+      codes.issue(ctx.params.uid!, account.claims.sub);
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${ctx.params.uid}/otp`);
+      return;
+    }
     // consent: {} answers a consent prompt up front: registered clients are first-party.
-    await finish(ctx, { login: { accountId: account.claims.sub, amr: ['pwd'] }, consent: {} }, false);
+    await finish(ctx, { login: { accountId: account.claims.sub, acr: ACR_PASSWORD, amr: ['pwd'] }, consent: {} }, false);
+  });
+
+  const showOtp = async (ctx: Context, clientId: unknown, code: string, error?: string) => {
+    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    ctx.type = 'html';
+    ctx.body = renderOtp({ clientName: client?.clientName ?? String(clientId), code, action: `/interaction/${ctx.params.uid}/otp`, abortAction: `/interaction/${ctx.params.uid}/abort`, error });
+  };
+
+  router.get('/interaction/:uid/otp', async function otpPage(ctx) {
+    const { params } = await loadInteraction(ctx);
+    const pending = codes.peek(ctx.params.uid!);
+    if (!pending) throw new errors.InvalidRequest('no second step is pending; start again from the app');
+    await showOtp(ctx, params.client_id, pending.code);
+  });
+
+  router.post('/interaction/:uid/otp', form, async function otp(ctx) {
+    const { params } = await loadInteraction(ctx);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const accountId = codes.redeem(ctx.params.uid!, typeof body.otp === 'string' ? body.otp.trim() : '');
+    if (!accountId) {
+      const pending = codes.peek(ctx.params.uid!);
+      if (!pending) throw new errors.InvalidRequest('no second step is pending; start again from the app');
+      ctx.status = 401;
+      return showOtp(ctx, params.client_id, pending.code, 'Wrong code.');
+    }
+    await finish(ctx, { login: { accountId, acr: ACR_MFA, amr: ['pwd', 'otp'] }, consent: {} }, false);
   });
 
   router.post('/interaction/:uid/abort', form, async function abort(ctx) {

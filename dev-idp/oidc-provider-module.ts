@@ -24,3 +24,4 @@ const oidc = await importQuietly();
 
 export const Provider = oidc.default;
 export const errors = oidc.errors;
+export const interactionPolicy = oidc.interactionPolicy;

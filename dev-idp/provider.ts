@@ -8,6 +8,7 @@ import { createMemoryAdapter } from './memory-adapter.ts';
 import { Provider } from './oidc-provider-module.ts';
 import { pageHooks } from './pages.ts';
 import { resourceIndicators } from './resource-indicators.ts';
+import { ACR_VALUES, stepUpPolicy } from './step-up.ts';
 
 /** Lifetimes in seconds of what the provider issues. */
 export interface DevIdpTtl {
@@ -37,6 +38,10 @@ export interface ProviderInputs {
   ttl: Required<DevIdpTtl>;
   /** Audience (and resource indicator) of the dev API; undefined: no resource server, opaque tokens. */
   apiAudience: string | undefined;
+  /** Pushed authorization requests (RFC 9126): off (not advertised), optional, or required (plain requests refused, 5). */
+  par: 'off' | 'optional' | 'required';
+  /** Demand a server-issued nonce in DPoP proofs at the token endpoint (RFC 9449 8). */
+  dpopNonce: boolean;
 }
 
 /**
@@ -82,7 +87,14 @@ export function createProvider(inputs: ProviderInputs): InstanceType<typeof Prov
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: true,
     ttl: { ...ttl, AuthorizationCode: 60 },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: stepUpPolicy() },
+    acrValues: ACR_VALUES,
+    // RFC 9068 2.2.1: the authentication context travels in the JWT access token, so the dev API
+    // can ask for step-up (RFC 9470) when it is too weak.
+    extraTokenClaims: (ctx) => {
+      const acr = ctx.oidc.entities.AuthorizationCode?.acr ?? ctx.oidc.entities.RefreshToken?.acr;
+      return acr ? { acr } : undefined;
+    },
     clientBasedCORS: () => false, // the BFF calls the IdP from its server, never from a browser
     features: {
       devInteractions: { enabled: false },
@@ -91,6 +103,10 @@ export function createProvider(inputs: ProviderInputs): InstanceType<typeof Prov
       rpInitiatedLogout: { enabled: true, ...pageHooks.logout },
       resourceIndicators: resourceIndicators(apiAudience),
       userinfo: { enabled: true },
+      // RFC 9126: clients may (or, when required, must) push their authorization requests.
+      pushedAuthorizationRequests: inputs.par === 'off' ? { enabled: false } : { enabled: true, requirePushedAuthorizationRequests: inputs.par === 'required' },
+      // RFC 9449: DPoP-bound tokens for clients that send proofs; nonces on demand.
+      dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => inputs.dpopNonce },
     },
     renderError: pageHooks.renderError,
     // DEVELOPMENT ONLY: oidc-provider refuses outgoing requests to loopback addresses (SSRF

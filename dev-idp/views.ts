@@ -35,6 +35,11 @@ export function renderLogin(page: LoginPage): string {
   return eta.render('./login', { username: '', ...page });
 }
 
+/** Renders the second-step page: the one-time code (shown, development only) and the form to type it. */
+export function renderOtp(page: { clientName: string; code: string; action: string; abortAction: string; error?: string | undefined }): string {
+  return eta.render('./otp', page);
+}
+
 /**
  * Renders the RP-initiated logout page around oidc-provider's confirmation `form` (trusted HTML
  * with id "op.logoutForm"). With `autoSubmit` it posts `logout=yes` itself (one inline script,

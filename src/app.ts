@@ -74,7 +74,9 @@ export function createApp(config: Config, deps: AppDeps): App {
   // One router for the demo's routes: one matching pass per request (nested routers are merged into it).
   const routes = new Router();
   routes.use(apiRoutes(bff, renderer, { remoteApiUrl: config.remoteApiUrl }).routes());
-  routes.use(sessionRoutes({ bff, page }).routes());
+  const { acr, maxAge } = config.stepUp;
+  const stepUp = acr !== undefined || maxAge !== undefined ? { ...(acr !== undefined ? { acr: acr.split(' ') } : {}), ...(maxAge !== undefined ? { maxAge } : {}) } : undefined;
+  routes.use(sessionRoutes({ bff, page, stepUp }).routes());
   routes.use(pageRoutes(bff, page).routes());
   for (const m of mw(routes)) koa.use(m);
 

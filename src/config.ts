@@ -13,6 +13,8 @@ import { z } from 'zod';
 /** The dev-idp's registered client; accepted only outside production. */
 export const DEV_CLIENT_ID = 'bff-demo';
 export const DEV_CLIENT_SECRET = 'dev-only-insecure-client-secret';
+/** The dev-idp's second-factor acr: the default STEP_UP_ACR when it is the issuer. */
+export const DEV_IDP_STEP_UP_ACR = 'urn:dev-idp:acr:mfa';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -39,8 +41,24 @@ const EnvSchema = z.object({
   ISSUER_BASE_URL: httpUrl.optional(),
   /** OAuth client id registered at the IdP. Default matches the dev-idp. */
   CLIENT_ID: z.string().min(1, 'must not be empty').default(DEV_CLIENT_ID),
-  /** OAuth client secret (client_secret_basic). Default matches the dev-idp; required in production. */
+  /** OAuth client secret (client_secret_basic or _post). Default matches the dev-idp; required in production unless CLIENT_AUTH_METHOD=private_key_jwt. */
   CLIENT_SECRET: z.string().min(1, 'must not be empty').optional(),
+  /** Client authentication at the IdP: `client_secret_basic` (default), `client_secret_post` or `private_key_jwt`. */
+  CLIENT_AUTH_METHOD: oneOf(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).default('client_secret_basic'),
+  /** private_key_jwt: the private key itself (PEM, or a JWK as JSON). Secret: never echoed or logged. */
+  CLIENT_PRIVATE_KEY: z.string().min(1, 'must not be empty').optional(),
+  /** private_key_jwt: file holding the private key (PEM or JWK JSON), instead of CLIENT_PRIVATE_KEY. */
+  CLIENT_PRIVATE_KEY_FILE: z.string().min(1, 'must not be empty').optional(),
+  /** private_key_jwt: the key's `kid`. Default: the JWK's kid, else its RFC 7638 thumbprint. */
+  CLIENT_KEY_ID: z.string().min(1, 'must not be empty').optional(),
+  /** Pushed authorization requests (RFC 9126): `auto` (default: when the IdP advertises them), `always`, `never`. */
+  PUSHED_AUTHORIZATION_REQUESTS: oneOf(['auto', 'always', 'never']).default('auto'),
+  /** `1`: DPoP-bound tokens (RFC 9449), one key pair per session kept with its tokens. Default 0. */
+  DPOP: oneOf(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
+  /** Space-separated acr values "End all other sessions" requires (step-up, RFC 9470). Default: the dev-idp's second factor when it is the issuer, else none. */
+  STEP_UP_ACR: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'must be space-separated acr values').optional(),
+  /** Seconds: "End all other sessions" requires a login at most this old (step-up with max_age). Default none. */
+  STEP_UP_MAX_AGE: seconds(0).optional(),
   /** `code` (authorization code + PKCE, default) or `id_token`; both use response_mode=form_post. */
   RESPONSE_TYPE: oneOf(['code', 'id_token']).default('code'),
   /** Space-separated scopes. Default `openid profile email offline_access` (code) or `openid profile email`. */
@@ -98,7 +116,16 @@ export interface Config {
   /** True when the issuer is http:// (allowed on loopback only). */
   readonly insecureIssuer: boolean;
   readonly clientId: string;
+  /** Empty with private_key_jwt. */
   readonly clientSecret: string;
+  readonly clientAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** The private_key_jwt key (PEM or JWK JSON text); undefined for the secret methods. Never logged. */
+  readonly clientPrivateKey: string | undefined;
+  readonly clientKeyId: string | undefined;
+  readonly pushedAuthorizationRequests: 'auto' | 'always' | 'never';
+  readonly dpop: boolean;
+  /** Step-up of "End all other sessions": acr values (space-separated) and/or max age in seconds; both undefined: none. */
+  readonly stepUp: { acr: string | undefined; maxAge: number | undefined };
   readonly responseType: 'code' | 'id_token';
   readonly scope: string;
   /** Session cookie signing keys; the first signs. */
@@ -161,7 +188,9 @@ export const SETTING_EXAMPLES: Readonly<Record<SettingName, string>> = Object.fr
   SESSION_SECRET: '<48 random bytes, base64: openssl rand -base64 48>', SESSION_STORE: 'sqlite',
   SESSION_SQLITE_PATH: '.data/sessions.sqlite', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_IDLE_TIMEOUT: '28800',
   SESSION_ABSOLUTE_TIMEOUT: '604800', CLOCK_TOLERANCE: '30', TOKEN_REFRESH_SKEW: '60', IDP_TIMEOUT: '5',
-  REMOTE_API_URL: 'https://api.example.com', TRUST_PROXY: '1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DATA_DIR: '.data',
+  REMOTE_API_URL: 'https://api.example.com', CLIENT_AUTH_METHOD: 'client_secret_post',
+  CLIENT_PRIVATE_KEY: '<PEM or JWK JSON; prefer CLIENT_PRIVATE_KEY_FILE>', CLIENT_PRIVATE_KEY_FILE: '<path of the PEM or JWK file, e.g. /run/secrets/client-key.pem>',
+  CLIENT_KEY_ID: 'app-key-2026-12', PUSHED_AUTHORIZATION_REQUESTS: 'auto', DPOP: '1', STEP_UP_ACR: 'urn:dev-idp:acr:mfa', STEP_UP_MAX_AGE: '300', TRUST_PROXY: '1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DATA_DIR: '.data',
   DEV_IDP_PORT: '4000', DEV_IDP_ISSUER: 'http://localhost:4000', DEV_API_PORT: '4100',
   METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
 });
@@ -170,7 +199,7 @@ export const SETTING_EXAMPLES: Readonly<Record<SettingName, string>> = Object.fr
 export const DEFAULT_METRICS_PORT = 9464;
 
 /** Settings whose value is never echoed in an error (a Redis URL may hold a password). */
-const SECRET_SETTINGS = new Set<SettingName>(['CLIENT_SECRET', 'SESSION_SECRET', 'REDIS_URL']);
+const SECRET_SETTINGS = new Set<SettingName>(['CLIENT_SECRET', 'SESSION_SECRET', 'REDIS_URL', 'CLIENT_PRIVATE_KEY']);
 /** `, got "…"` for a non-secret value (JSON-quoted, so the line stays one line), else nothing. */
 const shown = (name: SettingName, raw: string | undefined) =>
   raw === undefined || SECRET_SETTINGS.has(name) ? '' : `, got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`;
@@ -211,7 +240,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // Without ISSUER_BASE_URL (development): the bundled dev-idp where its own settings put it.
   const issuer = ok('ISSUER_BASE_URL') ? new URL(e.ISSUER_BASE_URL ?? devIdpIssuer(e)) : undefined;
 
-  if (ok('NODE_ENV', 'CLIENT_SECRET') && production && (!e.CLIENT_SECRET || e.CLIENT_SECRET === DEV_CLIENT_SECRET)) problems.push(problem('CLIENT_SECRET', 'is required in production and must not be the dev-idp default'));
+  const keyJwt = ok('CLIENT_AUTH_METHOD') && e.CLIENT_AUTH_METHOD === 'private_key_jwt';
+  if (ok('NODE_ENV', 'CLIENT_SECRET', 'CLIENT_AUTH_METHOD') && production && !keyJwt && (!e.CLIENT_SECRET || e.CLIENT_SECRET === DEV_CLIENT_SECRET)) problems.push(problem('CLIENT_SECRET', 'is required in production and must not be the dev-idp default'));
+  let clientPrivateKey: string | undefined;
+  if (keyJwt) {
+    if (given('CLIENT_SECRET')) problems.push(problem('CLIENT_SECRET', 'must be unset with CLIENT_AUTH_METHOD=private_key_jwt'));
+    if (given('CLIENT_PRIVATE_KEY') && given('CLIENT_PRIVATE_KEY_FILE')) problems.push(problem('CLIENT_PRIVATE_KEY_FILE', 'set either CLIENT_PRIVATE_KEY or CLIENT_PRIVATE_KEY_FILE, not both'));
+    else if (ok('CLIENT_PRIVATE_KEY_FILE') && e.CLIENT_PRIVATE_KEY_FILE) {
+      try {
+        clientPrivateKey = readFileSync(e.CLIENT_PRIVATE_KEY_FILE, 'utf8');
+      } catch (err) {
+        problems.push(problem('CLIENT_PRIVATE_KEY_FILE', `cannot be read (${(err as { code?: string }).code ?? 'error'})`));
+      }
+    } else if (ok('CLIENT_PRIVATE_KEY') && e.CLIENT_PRIVATE_KEY) clientPrivateKey = e.CLIENT_PRIVATE_KEY;
+    else problems.push(problem('CLIENT_PRIVATE_KEY', 'or CLIENT_PRIVATE_KEY_FILE is required with CLIENT_AUTH_METHOD=private_key_jwt'));
+  } else if (given('CLIENT_PRIVATE_KEY') || given('CLIENT_PRIVATE_KEY_FILE')) {
+    problems.push(problem('CLIENT_AUTH_METHOD', 'must be private_key_jwt when a client private key is set'));
+  }
 
   let sessionKeys: string[] = [];
   if (e.SESSION_SECRET) {
@@ -229,7 +274,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     issuer: issuer?.href ?? 'https://issuer.invalid',
     baseUrl: baseUrl?.href ?? 'http://localhost',
     clientId: 'x',
-    clientSecret: 'x',
+    ...(keyJwt ? { clientAuthentication: 'private_key_jwt', ...(clientPrivateKey !== undefined ? { clientPrivateKey, ...(e.CLIENT_KEY_ID ? { clientKeyId: e.CLIENT_KEY_ID } : {}) } : {}) } : { clientSecret: 'x' }),
     secrets: sessionKeys.length > 0 ? sessionKeys : ['a placeholder that is long enough to pass'],
     ...(ok('SESSION_IDLE_TIMEOUT', 'SESSION_ABSOLUTE_TIMEOUT') ? { idleTimeout: e.SESSION_IDLE_TIMEOUT, absoluteTimeout: e.SESSION_ABSOLUTE_TIMEOUT } : {}),
   }, new Set(problems.map((p) => p.split(':')[0]!))));
@@ -238,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const clientSecret = e.CLIENT_SECRET ?? (production ? undefined : DEV_CLIENT_SECRET);
   const insecureIssuer = issuer.protocol === 'http:';
   if (sessionKeys.length === 0) sessionKeys = [developmentSecret(e.DATA_DIR)];
+  const isDevIdp = !production && issuer.protocol === 'http:' && isLoopback(issuer) && issuer.pathname === '/' && portOf(issuer) === devIdpPort(e);
   const defaultScope = e.RESPONSE_TYPE === 'code' ? 'openid profile email offline_access' : 'openid profile email';
   return Object.freeze({
     env: e.NODE_ENV,
@@ -247,7 +293,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     issuer,
     insecureIssuer,
     clientId: e.CLIENT_ID,
-    clientSecret: clientSecret ?? '',
+    clientSecret: keyJwt ? '' : clientSecret ?? '',
+    clientAuthMethod: e.CLIENT_AUTH_METHOD,
+    clientPrivateKey,
+    clientKeyId: e.CLIENT_KEY_ID,
+    pushedAuthorizationRequests: e.PUSHED_AUTHORIZATION_REQUESTS,
+    dpop: e.DPOP,
+    stepUp: { acr: e.STEP_UP_ACR ?? (isDevIdp ? DEV_IDP_STEP_UP_ACR : undefined), maxAge: e.STEP_UP_MAX_AGE },
     responseType: e.RESPONSE_TYPE,
     scope: e.SCOPE ?? defaultScope,
     sessionKeys: Object.freeze(sessionKeys),
@@ -265,7 +317,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     logFormat: e.LOG_FORMAT,
     dataDir: e.DATA_DIR,
-    issuerIsDevIdp: !production && issuer.protocol === 'http:' && isLoopback(issuer) && issuer.pathname === '/' && portOf(issuer) === devIdpPort(e),
+    issuerIsDevIdp: isDevIdp,
     metricsPort: e.METRICS_PORT ?? (e.NODE_ENV === 'development' && e.PORT !== DEFAULT_METRICS_PORT ? DEFAULT_METRICS_PORT : undefined),
     metricsPortDefaulted: e.METRICS_PORT === undefined && e.NODE_ENV === 'development',
     metricsHost: e.METRICS_HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
@@ -305,6 +357,7 @@ function devApiPort(e: Pick<Env, 'DEV_API_PORT'>): number {
 /** Package option → the setting it comes from. */
 const OPTION_SETTINGS: Readonly<Record<string, SettingName>> = {
   issuer: 'ISSUER_BASE_URL', baseUrl: 'BASE_URL', clientId: 'CLIENT_ID', clientSecret: 'CLIENT_SECRET', secrets: 'SESSION_SECRET',
+  clientAuthentication: 'CLIENT_AUTH_METHOD', clientPrivateKey: 'CLIENT_PRIVATE_KEY', clientKeyId: 'CLIENT_KEY_ID',
   responseType: 'RESPONSE_TYPE', scope: 'SCOPE', clockTolerance: 'CLOCK_TOLERANCE', idpTimeout: 'IDP_TIMEOUT',
   refreshSkew: 'TOKEN_REFRESH_SKEW', idleTimeout: 'SESSION_IDLE_TIMEOUT', absoluteTimeout: 'SESSION_ABSOLUTE_TIMEOUT',
 };
@@ -334,7 +387,11 @@ export function bffOptions(config: Config): Omit<BffOptions, 'store' | 'logger' 
     issuer: config.issuer,
     baseUrl: config.baseUrl,
     clientId: config.clientId,
-    clientSecret: config.clientSecret,
+    ...(config.clientAuthMethod === 'private_key_jwt'
+      ? { clientAuthentication: 'private_key_jwt', clientPrivateKey: config.clientPrivateKey, ...(config.clientKeyId ? { clientKeyId: config.clientKeyId } : {}) }
+      : { clientAuthentication: config.clientAuthMethod, clientSecret: config.clientSecret }),
+    pushedAuthorizationRequests: config.pushedAuthorizationRequests,
+    dpop: config.dpop,
     secrets: config.sessionKeys,
     responseType: config.responseType,
     scope: config.scope,

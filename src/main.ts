@@ -59,6 +59,12 @@ async function main(): Promise<void> {
   if (telemetry) logger.info({ event: 'telemetry.started', metricsUrl: telemetry.metricsUrl, tracing: telemetry.tracing }, telemetry.metricsUrl ? `metrics at ${telemetry.metricsUrl}` : 'OpenTelemetry export started');
   const store = await createStore(config, logger);
   const app = createApp(config, { store, logger });
+  // An IdP that cannot serve the settings (PUSHED_AUTHORIZATION_REQUESTS=always without PAR, DPOP=1
+  // without DPoP) is a configuration error: stop rather than serve a site nobody can log in to.
+  app.bff.whenReady().catch((err: unknown) => {
+    logger.fatal({ event: 'app.idp_unsuitable', reason: err instanceof Error ? err.message : String(err) }, 'the IdP cannot serve these settings; exiting');
+    void flushLogs(logger).finally(() => process.exit(1));
+  });
   const running = await listen(app.koa, config.port);
   logger.info({ event: 'app.listening', url: config.baseUrl.href, port: running.port, issuer: config.issuer.href, store: store.kind }, `app listening on ${config.baseUrl.href}`);
 

@@ -6,13 +6,15 @@
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { AppError, AuthRequiredError, htmx, setHxRedirect, type Bff } from 'koa-oidc-bff';
+import { AppError, AuthRequiredError, htmx, setHxRedirect, StepUpRequiredError, type Bff, type StepUpRequirement } from 'koa-oidc-bff';
 import { deviceSummary } from './device-summary.ts';
 import type { PageRenderer } from './render.ts';
 
 export interface SessionRoutesOptions {
   bff: Bff;
   page: PageRenderer;
+  /** Step-up (RFC 9470) that "End all other sessions" requires; undefined: none. */
+  stepUp?: StepUpRequirement | undefined;
 }
 
 /** One row of the page. Times are ISO strings and a short UTC text. */
@@ -34,6 +36,24 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
   const router = new Router();
   const requireUser = bff.requireUser();
   const requireCsrf = bff.requireCsrf({ limit: '4kb' });
+  const stepUp = options.stepUp ? bff.requireUser(options.stepUp) : undefined;
+  /** For the page's note under "End all other sessions": `acr` (a second factor), `recent` (a recent login), or none. */
+  const stepUpNote = options.stepUp?.acr !== undefined ? 'acr' : options.stepUp ? 'recent' : undefined;
+
+  /**
+   * The step-up "End all other sessions" needs, checked after the CSRF token: a navigation comes
+   * back to the list after the stronger login (the user then confirms again), not to the POST URL.
+   */
+  async function requireStepUp(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+    if (!stepUp) return next();
+    try {
+      await stepUp(ctx, async () => undefined);
+    } catch (err) {
+      if (err instanceof StepUpRequiredError && !htmx(ctx).request) throw new StepUpRequiredError('/sessions', err.acrValues, err.maxAge);
+      throw err;
+    }
+    await next();
+  }
 
   /** requireUser for the forms: a navigation comes back to the list after logging in, not to the POST URL. */
   async function requireFormUser(ctx: Koa.Context, next: Koa.Next): Promise<void> {
@@ -61,7 +81,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
   /** htmx: the refreshed list in place; a plain form: back to the page (303, POST-redirect-GET). */
   async function answer(ctx: Koa.Context, notice: string): Promise<void> {
     if (htmx(ctx).request) {
-      page(ctx, 'sessions', { title: 'Your sessions', sessions: await rows(ctx), notice });
+      page(ctx, 'sessions', { title: 'Your sessions', sessions: await rows(ctx), notice, stepUp: stepUpNote });
       return;
     }
     ctx.set('Cache-Control', 'no-store');
@@ -70,10 +90,10 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
   }
 
   router.get('/sessions', requireUser, async function listSessions(ctx) {
-    page(ctx, 'sessions', { title: 'Your sessions', sessions: await rows(ctx) });
+    page(ctx, 'sessions', { title: 'Your sessions', sessions: await rows(ctx), stepUp: stepUpNote });
   });
 
-  router.post('/sessions/end-others', requireFormUser, async function endOtherSessions(ctx) {
+  router.post('/sessions/end-others', requireFormUser, requireStepUp, async function endOtherSessions(ctx) {
     const ended = await bff.sessions.endOthers(ctx);
     await answer(ctx, ended === 1 ? '1 other session ended.' : `${ended} other sessions ended.`);
   });

@@ -33,7 +33,7 @@ const hello = (authorization?: string) => got(`${idp.apiUrl}/resource/hello`, {
 test('the dev API answers a real access token with the caller', async (t) => {
   const response = await hello(`Bearer ${accessToken}`);
   t.is(response.statusCode, 200);
-  t.deepEqual(response.body, { message: 'Hello from the remote API', sub: 'alice-sub', scope: 'openid profile email offline_access', client_id: CLIENT.clientId });
+  t.deepEqual(response.body, { message: 'Hello from the remote API', sub: 'alice-sub', scope: 'openid profile email offline_access', client_id: CLIENT.clientId, acr: 'urn:dev-idp:acr:pwd' });
 });
 
 test('no token: 401 with a bare Bearer challenge (RFC 6750 3.1)', async (t) => {

@@ -36,6 +36,10 @@ export interface Scenario {
   issParameter?: string | null;
   /** The token endpoint drops the connection without answering (an outage). */
   dropTokenConnection?: boolean;
+  /** The PAR endpoint (RFC 9126 2.3) answers this instead of a request_uri. */
+  parResponse?: { status: number; body: unknown };
+  /** Lifetime in seconds of pushed requests; 0: the request_uri has expired by the time the browser brings it (answered `invalid_request_uri`). Default 60. */
+  parExpiresIn?: number;
 }
 
 export interface EvilIdpOptions {
@@ -49,13 +53,15 @@ export interface EvilIdpOptions {
   issParameterSupported?: boolean;
   /** Values of `id_token_signing_alg_values_supported`. Default ['RS256', 'none'] (as permissive as the spec lets an IdP be). */
   signingAlgs?: string[];
+  /** Advertise and serve a pushed authorization request endpoint (RFC 9126), `POST /par`. Default false. */
+  par?: boolean;
 }
 
 export interface EvilIdp {
   issuer: string;
   /** The scenario for logins that start from now on (mutable; tests set it before logging in). */
   scenario: Scenario;
-  readonly stats: { authorizationRequests: number; tokenRequests: number; jwksRequests: number };
+  readonly stats: { authorizationRequests: number; tokenRequests: number; jwksRequests: number; parRequests: number };
   /** Publishes a new signing key (new kid) and signs with it from now on; the old key is withdrawn. */
   rotateKey(): Promise<void>;
   close(): Promise<void>;
@@ -86,7 +92,9 @@ export async function startEvilIdp(options: EvilIdpOptions): Promise<EvilIdp> {
   const [firstKey, strayKey] = await initialKeys;
   let signingKey = firstKey;
   const codes = new Map<string, PendingCode>();
-  const stats = { authorizationRequests: 0, tokenRequests: 0, jwksRequests: 0 };
+  const stats = { authorizationRequests: 0, tokenRequests: 0, jwksRequests: 0, parRequests: 0 };
+  // Pushed requests by request_uri; kept after they expire, so the answer can name the redirect_uri and state.
+  const pushed = new Map<string, { params: URLSearchParams; expiresAt: number }>();
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
@@ -130,9 +138,33 @@ export async function startEvilIdp(options: EvilIdpOptions): Promise<EvilIdp> {
     return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
   }
 
+  /** RFC 9126 2: client-authenticated, answers 201 `{ request_uri, expires_in }` (or the scenario's error). */
+  async function par(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    stats.parRequests += 1;
+    const body = await readBody(req);
+    if (!clientAuthenticated(req.headers.authorization)) return send(res, 401, { error: 'invalid_client' });
+    if (idp.scenario.parResponse) return send(res, idp.scenario.parResponse.status, idp.scenario.parResponse.body);
+    const expiresIn = idp.scenario.parExpiresIn ?? 60;
+    const requestUri = `urn:ietf:params:oauth:request_uri:${randomBytes(16).toString('base64url')}`;
+    pushed.set(requestUri, { params: body, expiresAt: Date.now() + expiresIn * 1000 });
+    send(res, 201, { request_uri: requestUri, expires_in: Math.max(expiresIn, 1) });
+  }
+
   async function authorize(url: URL, res: http.ServerResponse): Promise<void> {
     stats.authorizationRequests += 1;
-    const q = url.searchParams;
+    let q = url.searchParams;
+    const requestUri = q.get('request_uri');
+    if (requestUri !== null) {
+      const entry = pushed.get(requestUri);
+      if (!entry || q.get('client_id') !== options.clientId) return send(res, 400, 'evil-idp: unknown request_uri', 'text/plain');
+      if (entry.expiresAt <= Date.now()) {
+        // RFC 9126 4: an expired request_uri is refused (the redirect_uri is known from the pushed request).
+        const fields = { error: 'invalid_request_uri', error_description: 'request_uri expired', state: entry.params.get('state') ?? '', iss: issuer };
+        const inputs = Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('');
+        return send(res, 200, `<!doctype html><html><body><form method="post" action="${escapeHtml(options.redirectUri)}">${inputs}</form></body></html>`, 'text/html; charset=utf-8');
+      }
+      q = entry.params;
+    }
     const responseType = q.get('response_type');
     const problems = [
       q.get('client_id') !== options.clientId && 'client_id',
@@ -216,6 +248,7 @@ export async function startEvilIdp(options: EvilIdpOptions): Promise<EvilIdp> {
             code_challenge_methods_supported: ['S256'],
             scopes_supported: ['openid', 'profile', 'email'],
             ...(issParameterSupported ? { authorization_response_iss_parameter_supported: true } : {}),
+            ...(options.par ? { pushed_authorization_request_endpoint: `${issuer}/par` } : {}),
           });
         case 'GET /jwks':
           stats.jwksRequests += 1;
@@ -224,6 +257,9 @@ export async function startEvilIdp(options: EvilIdpOptions): Promise<EvilIdp> {
           return authorize(url, res);
         case 'POST /token':
           return token(req, res);
+        case 'POST /par':
+          if (options.par) return par(req, res);
+          return send(res, 404, { error: 'not_found' });
         default:
           return send(res, 404, { error: 'not_found' });
       }

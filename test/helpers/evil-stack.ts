@@ -9,7 +9,7 @@ import { isRedirect, readForm, type UserAgent } from './user-agent.ts';
 export interface EvilStackOptions extends Pick<StackOptions, 'env' | 'store' | 'now'> {
   /** Initial scenario (default: valid responses). */
   scenario?: Scenario;
-  idp?: Pick<EvilIdpOptions, 'host' | 'issParameterSupported' | 'signingAlgs'>;
+  idp?: Pick<EvilIdpOptions, 'host' | 'issParameterSupported' | 'signingAlgs' | 'par'>;
 }
 
 export interface EvilStack extends Omit<Stack, 'idp'> {
@@ -22,7 +22,10 @@ export async function startEvilStack(options: EvilStackOptions = {}): Promise<Ev
   const baseUrl = options.env?.BASE_URL ?? appUrl;
   const idp = await startEvilIdp({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: `${baseUrl}/callback`, ...options.idp });
   if (options.scenario) idp.scenario = options.scenario;
-  const running = await startApp(server, port, appUrl, idp.issuer, options);
+  const running = await startApp(server, port, appUrl, idp.issuer, options).catch(async (err: unknown) => {
+    await idp.close();
+    throw err;
+  });
   return {
     ...running, idp,
     async close() {

@@ -36,6 +36,8 @@ export interface StackOptions {
   now?: () => number;
   /** pino level of the captured app log (default info). */
   logLevel?: string;
+  /** Pushed authorization requests at the dev-idp (default off). */
+  idpPar?: 'off' | 'optional' | 'required';
   /** The dev-idp's data directory (its signing keys); default a new temporary one. Restart an IdP with the same one to keep its keys. */
   idpDataDir?: string;
 }
@@ -66,6 +68,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     dataDir: idpDataDir,
     apiPort: options.api ? 0 : false,
     logger: () => undefined,
+    ...(options.idpPar ? { par: options.idpPar } : {}),
     ...(options.accounts ? { accounts: options.accounts } : {}),
     ...(options.ttl ? { ttl: options.ttl } : {}),
   });
@@ -115,7 +118,16 @@ export async function startApp(
   const store = options.store ?? (await createStore(config, logger));
   const app = createApp(config, { store, logger, ...(options.now ? { now: options.now } : {}) });
   server.on('request', app.koa.callback());
-  await app.bff.whenReady();
+  try {
+    await app.bff.whenReady();
+  } catch (err) {
+    // The IdP cannot serve these settings (PUSHED_AUTHORIZATION_REQUESTS=always, DPOP=1): nothing is left running.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await app.close();
+    if (!options.store) await store.close();
+    throw err;
+  }
   const logs = () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   return {
     appUrl, app, config, store, server, logs,

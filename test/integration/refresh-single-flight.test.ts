@@ -15,7 +15,7 @@ import { UserAgent } from '../helpers/user-agent.ts';
 /** One more "instance": its own in-process single-flight map, the stack's store and IdP client. */
 async function instance(t: import('ava').ExecutionContext, stack: Stack): Promise<Refresher> {
   const oidc = createOidcClient({
-    issuer: new URL(stack.idp.issuer), clientId: stack.config.clientId, clientSecret: stack.config.clientSecret,
+    issuer: new URL(stack.idp.issuer), clientId: stack.config.clientId, credentials: { method: 'client_secret_basic', secret: stack.config.clientSecret }, pushedAuthorizationRequests: 'auto', dpop: false,
     responseType: 'code', allowInsecureIssuer: true, clockTolerance: 30, timeout: 5,
   });
   t.teardown(() => oidc.close());

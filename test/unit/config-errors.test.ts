@@ -69,7 +69,8 @@ test('the ConfigError message is the list, one problem per line, with no stack',
 test('every setting has an example, and each example (secrets aside) is itself valid', (t) => {
   t.deepEqual(Object.keys(SETTING_EXAMPLES).sort(), [...SETTING_NAMES].sort());
   for (const name of SETTING_NAMES) {
-    if (name === 'SESSION_SECRET') continue; // a description of how to generate one, not a value to copy
+    // Descriptions of how to make one, not values to copy: a secret, a private key (and its file).
+    if (name === 'SESSION_SECRET' || name === 'CLIENT_PRIVATE_KEY' || name === 'CLIENT_PRIVATE_KEY_FILE') continue;
     const env: Record<string, string> = { [name]: SETTING_EXAMPLES[name] };
     if (name === 'NODE_ENV') Object.assign(env, PRODUCTION, { SESSION_SECRET: 'z'.repeat(40) });
     t.deepEqual(problemsOf(env), [], name);

@@ -22,6 +22,8 @@ import { createOidcClient } from './oidc/oidc.ts';
 import { resolveOptions, type BffOptions } from './options.ts';
 import { CookieSigner } from './session/cookie-signature.ts';
 import { requireUser, returnToFor } from './session/require-user.ts';
+import { checkRequirement, stepUpGuard, type StepUpRequirement } from './session/step-up.ts';
+import { publicJwks } from './oidc/client-auth.ts';
 import { createSessionLayer, sessionState } from './session/session-middleware.ts';
 import { createSessionsApi, type SessionsApi } from './session/sessions-api.ts';
 import { createSessionEnder } from './session/tombstones.ts';
@@ -65,8 +67,13 @@ export interface Bff {
    * Middleware that admits only a logged-in user (sets `ctx.state.user`). Otherwise it throws
    * an AuthRequiredError that `middleware()` answers: 302 to login (navigation), 401 + fragment or
    * 401 + `HX-Redirect` (htmx), 401 JSON; 503 when the session store is down.
+   * @param requirement step-up (RFC 9470): `acr` (one value or a list, any of them accepted) and/or
+   *   `maxAge` (seconds since the user authenticated). When the login does not satisfy it, the
+   *   user logs in again with `acr_values`/`max_age`: htmx 401 + `HX-Redirect`, navigation 302,
+   *   JSON 401 `{"error":"insufficient_user_authentication"}`.
+   * @throws {TypeError} at declaration, for a malformed requirement.
    */
-  requireUser(): Koa.Middleware;
+  requireUser(requirement?: StepUpRequirement): Koa.Middleware;
   /** The logged-in user of `ctx` (display claims), or undefined. */
   user(ctx: Koa.Context): BffUser | undefined;
   /** Every claim of the user's ID token (OIDC Core 2, 5.1), for a profile page; undefined when logged out. */
@@ -80,11 +87,19 @@ export interface Bff {
    */
   getAccessToken(ctx: Koa.Context): Promise<string>;
   /**
-   * Calls an upstream API with `Authorization: Bearer <access token>` and nothing else from the
-   * incoming request (no cookie). Times out after `upstreamTimeout` seconds.
+   * Calls an upstream API with `Authorization: Bearer <access token>` (with `dpop`: `Authorization:
+   * DPoP <token>` and a fresh `DPoP` proof, RFC 9449 7.1) and nothing else from the incoming
+   * request (no cookie). Times out after `upstreamTimeout` seconds. An upstream 401 with
+   * `error="insufficient_user_authentication"` (RFC 9470 3) becomes a step-up login, answered like
+   * `requireUser({ acr, maxAge })`.
    * @returns status, headers and body text. Throws like {@link getAccessToken}, and UpstreamError (502) when unreachable.
    */
   callApi(ctx: Koa.Context, url: URL, init?: UpstreamRequest): Promise<UpstreamResponse>;
+  /**
+   * The client's public JWKS (RFC 7517 5) with `clientAuthentication: 'private_key_jwt'`, to
+   * register at the IdP (also served at `routes.jwks`); undefined for the secret methods.
+   */
+  clientJwks(): { keys: Record<string, unknown>[] } | undefined;
   /** A CSRF token for a form of the current session (field `_csrf`); undefined when logged out. */
   csrfToken(ctx: Koa.Context): string | undefined;
   /**
@@ -101,7 +116,11 @@ export interface Bff {
   on(event: AuthEvent | '*', listener: AuthEventListener): () => void;
   /** IdP discovery loaded and store answering (the store ping is bounded to 1 s). */
   readiness(): Promise<BffReadiness>;
-  /** Resolves once IdP discovery has succeeded (never rejects; discovery retries in the background). */
+  /**
+   * Resolves once IdP discovery has succeeded (discovery retries in the background while the IdP
+   * is down). Rejects only when the IdP cannot serve the options (`pushedAuthorizationRequests:
+   * 'always'` without a PAR endpoint, `dpop` without DPoP support): a configuration error.
+   */
   whenReady(): Promise<void>;
   /**
    * Middleware for OpenTelemetry: a server span per request named by route template, with the
@@ -119,7 +138,7 @@ export interface Bff {
 /**
  * Creates the BFF. Nothing of the host app is changed (`app.keys`, `app.proxy` stay the host's).
  * Discovery starts at once and retries in the background while the IdP is down.
- * @param options see {@link BffOptions}; required: issuer, clientId, clientSecret, baseUrl, secrets.
+ * @param options see {@link BffOptions}; required: issuer, clientId, clientSecret (or clientPrivateKey), baseUrl, secrets.
  * @throws {BffOptionsError} listing every invalid option at once.
  */
 export function createBff(options: BffOptions): Bff {
@@ -142,7 +161,10 @@ export function createBff(options: BffOptions): Bff {
   const oidc = createOidcClient({
     issuer: o.issuer,
     clientId: o.clientId,
-    clientSecret: o.clientSecret,
+    credentials: o.clientKey ? { method: 'private_key_jwt', key: o.clientKey } : { method: o.clientAuthentication as 'client_secret_basic' | 'client_secret_post', secret: o.clientSecret ?? '' },
+    pushedAuthorizationRequests: o.pushedAuthorizationRequests,
+    dpop: o.dpop,
+    onUnsuitable: (err) => logger.error({ event: 'discovery.unsuitable', issuer: o.issuer.href, reason: err.message }, 'the IdP cannot serve these options; login is unavailable'),
     responseType: o.responseType,
     allowInsecureIssuer: o.insecureIssuer,
     clockTolerance: o.clockTolerance,
@@ -179,6 +201,8 @@ export function createBff(options: BffOptions): Bff {
     events,
     clockTolerance: o.clockTolerance,
     now,
+    dpop: o.dpop,
+    clientKey: o.clientKey,
     paths: o.routes,
   });
   // Server-to-server, beside the auth routes (one allowedMethods answers 405 for both).
@@ -186,13 +210,13 @@ export function createBff(options: BffOptions): Bff {
   router.use(backchannelRoutes({ oidc, store, ender, clockTolerance: o.clockTolerance, idpTimeout: o.idpTimeout, logger, events, path: o.routes.backchannelLogout, jwksFetch }).routes());
   const refresher = createRefresher({ store, oidc, refreshSkew: o.refreshSkew, idpTimeout: o.idpTimeout, logger, events, now });
   const authRoutes = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.backchannelLogout]);
-  const getAccessToken = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
+  const getAccessCredentials = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
   const apiHeader = requireApiHeader();
   const prefixes = [...o.apiPrefixes];
   // @koa/router's context type is stricter than Koa's Middleware; the runtime contract is the same.
   // The router runs only for its own paths (matched as @koa/router does: any case, trailing slash
   // optional); every other request skips its matching pass.
-  const routePaths = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.session, o.routes.backchannelLogout]);
+  const routePaths = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.session, o.routes.backchannelLogout, ...(o.clientKey ? [o.routes.jwks] : [])]);
   const ownRoutes = compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
   const composed = compose<Koa.Context>([
     answerErrors({ loginPath: o.routes.login, render: o.render ?? {}, logger, events }),
@@ -210,7 +234,11 @@ export function createBff(options: BffOptions): Bff {
 
   return {
     middleware: () => composed,
-    requireUser: () => userGuard,
+    requireUser(requirement) {
+      if (!requirement) return userGuard;
+      const stepUp = stepUpGuard(checkRequirement(requirement), store, o.baseUrl, now, authRoutes);
+      return compose<Koa.Context>([userGuard, stepUp]) as unknown as Koa.Middleware;
+    },
     user(ctx) {
       const s = userSession(ctx);
       return s ? { sub: s.user.sub, name: s.user.name, email: s.user.email } : undefined;
@@ -221,8 +249,9 @@ export function createBff(options: BffOptions): Bff {
       const claims = (await store.getTokens(record.id, now()))?.claims;
       return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
     },
-    getAccessToken,
-    callApi: upstreamCaller({ getAccessToken, timeoutMs: o.upstreamTimeout * 1000, fetch: telemetryOn ? upstreamFetch(telemetry) : undefined }),
+    getAccessToken: async (ctx) => (await getAccessCredentials(ctx)).accessToken,
+    callApi: upstreamCaller({ getAccessCredentials, baseUrl: o.baseUrl, authRoutes, timeoutMs: o.upstreamTimeout * 1000, fetch: telemetryOn ? upstreamFetch(telemetry) : undefined }),
+    clientJwks: () => (o.clientKey ? publicJwks(o.clientKey) : undefined),
     csrfToken(ctx) {
       const s = userSession(ctx);
       return s ? csrfToken(s.csrfSecret) : undefined;

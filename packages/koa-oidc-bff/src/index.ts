@@ -21,6 +21,7 @@ export type { SessionInfo, SessionsApi } from './session/sessions-api.ts';
 export type { SessionRecord, SessionStore } from './session/store.ts';
 export { StoreUnavailableError } from './session/store-errors.ts';
 export type { UpstreamRequest, UpstreamResponse } from './tokens/upstream.ts';
+export { StepUpRequiredError, type StepUpRequirement } from './session/step-up.ts';
 
 declare module 'koa' {
   interface DefaultState {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isLoopback } from './http/loopback.ts';
 import type { BffLogger } from './log.ts';
 import type { SessionStore } from './session/store.ts';
+import { readClientKey, type ClientKey } from './oidc/client-key.ts';
 
 /** Values that look like secrets but are well known; never accepted in `secrets`. */
 const PLACEHOLDER_SECRETS = new Set(['keyboard cat', 'changeme', 'change-me', 'secret', 'password', 'some secret hurr', 'your-secret-here']);
@@ -59,8 +60,33 @@ const Schema = z.object({
   issuer: url,
   /** The client id registered at the IdP. */
   clientId: z.string().min(1, 'must not be empty'),
-  /** The client secret (`client_secret_basic`). Never logged. */
-  clientSecret: z.string().min(1, 'must not be empty'),
+  /** The client secret (`client_secret_basic` or `client_secret_post`). Not used with `private_key_jwt`. Never logged. */
+  clientSecret: z.string().min(1, 'must not be empty').optional(),
+  /**
+   * How the client authenticates at the token and revocation endpoints (OIDC Core 9):
+   * `client_secret_basic` (default), `client_secret_post`, or `private_key_jwt` (RFC 7523 2.2,
+   * a JWT signed with `clientPrivateKey`; register the public key served at `routes.jwks`).
+   */
+  clientAuthentication: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).default('client_secret_basic'),
+  /**
+   * For `private_key_jwt`: the private key, as a PKCS#8 PEM string, a JWK (object or JSON
+   * string); RSA (RS256), EC P-256/P-384 (ES256/ES384) or Ed25519 (EdDSA). Never logged.
+   */
+  clientPrivateKey: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+  /** For `private_key_jwt`: the `kid` of the key. Default: the JWK's own `kid`, else its RFC 7638 thumbprint. */
+  clientKeyId: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+  /**
+   * Pushed authorization requests (RFC 9126): `auto` (default) pushes when discovery advertises
+   * `pushed_authorization_request_endpoint`; `always` requires it (`whenReady()` rejects without it);
+   * `never` sends the parameters in the browser's redirect.
+   */
+  pushedAuthorizationRequests: z.enum(['auto', 'always', 'never']).default('auto'),
+  /**
+   * DPoP (RFC 9449): one key pair per session, kept with its tokens on the server; access and
+   * refresh tokens are bound to it and `callApi` sends `Authorization: DPoP` with a fresh proof.
+   * `whenReady()` rejects when the IdP does not advertise `dpop_signing_alg_values_supported`. Default false.
+   */
+  dpop: z.boolean().default(false),
   /** The app's public origin, e.g. `https://app.example.com`; redirect URIs are built from it (never from the Host header). https makes cookies `Secure` and `__Host-` prefixed. */
   baseUrl: url,
   /** Secrets (each at least 32 bytes) signing the session cookie and encrypting login transactions; the first signs, all verify (rotation). */
@@ -97,6 +123,8 @@ const Schema = z.object({
     backchannelLogout: path.default('/backchannel-logout'),
     /** Where the browser lands after logout (registered as post-logout redirect URI `baseUrl + postLogout`). Default `/`. */
     postLogout: path.default('/'),
+    /** `GET`: the client's public JWKS, with `clientAuthentication: 'private_key_jwt'` only (register it, or its URL, at the IdP). Default `/.well-known/jwks.json`. */
+    jwks: path.default('/.well-known/jwks.json'),
   }).prefault({}),
   /** Path prefixes whose requests must carry `HX-Request: true` or `X-CSRF: 1` (403 otherwise). Default `['/api/']`. */
   apiPrefixes: z.array(path).readonly().default(['/api/']),
@@ -123,7 +151,9 @@ const Schema = z.object({
 export type BffOptions = z.input<typeof Schema>;
 
 /** Options after validation, with every default filled in. */
-export interface ResolvedOptions extends Omit<z.output<typeof Schema>, 'scope' | 'store' | 'upstreamTimeout' | 'now' | 'cookies'> {
+export interface ResolvedOptions extends Omit<z.output<typeof Schema>, 'scope' | 'store' | 'upstreamTimeout' | 'now' | 'clientPrivateKey' | 'cookies'> {
+  /** The `private_key_jwt` key, checked; undefined for the secret methods. */
+  clientKey: ClientKey | undefined;
   cookies: {
     /** The session cookie's name as written. */
     session: string;
@@ -177,6 +207,21 @@ export function checkOptions(input: unknown): { ok: true; options: ResolvedOptio
     else if (PLACEHOLDER_SECRETS.has(s.trim().toLowerCase())) problems.push({ option: 'secrets', message: 'is a well-known placeholder, not a secret' });
     else if (Buffer.byteLength(s) < 32) problems.push({ option: 'secrets', message: 'each key must be at least 32 bytes' });
   }
+  const authMethod = Schema.shape.clientAuthentication.safeParse(raw.clientAuthentication);
+  let clientKey: ClientKey | undefined;
+  if (authMethod.success && authMethod.data === 'private_key_jwt') {
+    if (raw.clientSecret !== undefined) problems.push({ option: 'clientSecret', message: "must be absent with clientAuthentication 'private_key_jwt'" });
+    if (raw.clientPrivateKey === undefined) problems.push({ option: 'clientPrivateKey', message: "is required with clientAuthentication 'private_key_jwt'" });
+    else {
+      // The message never quotes the key.
+      const read = readClientKey(raw.clientPrivateKey, typeof raw.clientKeyId === 'string' ? raw.clientKeyId : undefined);
+      if (read.ok) clientKey = read.key;
+      else problems.push({ option: 'clientPrivateKey', message: read.message });
+    }
+  } else if (authMethod.success) {
+    if (raw.clientSecret === undefined) problems.push({ option: 'clientSecret', message: 'is required' });
+    if (raw.clientPrivateKey !== undefined) problems.push({ option: 'clientPrivateKey', message: "is used only with clientAuthentication 'private_key_jwt'" });
+  }
   if (raw.store === undefined && baseUrl && !isLoopback(baseUrl)) problems.push({ option: 'store', message: 'is required unless baseUrl is a loopback origin (the default in-memory store loses sessions on restart and is not shared between instances)' });
   // Cross-option rules read the options that are valid on their own (each with its default).
   const idle = Schema.shape.idleTimeout.safeParse(raw.idleTimeout);
@@ -187,21 +232,23 @@ export function checkOptions(input: unknown): { ok: true; options: ResolvedOptio
   if (routes.success) {
     const seen = new Map<string, string>();
     for (const [name, p] of Object.entries(routes.data)) {
-      if (name === 'postLogout') continue;
+      if (name === 'postLogout' || (name === 'jwks' && clientKey === undefined)) continue;
       if (seen.has(p)) problems.push({ option: `routes.${name}`, message: `is the same path as routes.${seen.get(p)}` });
       seen.set(p, name);
     }
     // The IdP's form_post and back-channel calls carry no htmx or X-CSRF header.
-    for (const name of ['callback', 'backchannelLogout'] as const) {
+    for (const name of ['callback', 'backchannelLogout', ...(clientKey ? ['jwks'] as const : [])] as const) {
       if (prefixes.success && prefixes.data.some((prefix) => routes.data[name].startsWith(prefix))) problems.push({ option: `routes.${name}`, message: 'must not be under one of apiPrefixes (the IdP cannot send the API header)' });
     }
   }
   if (problems.length > 0 || !o) return { ok: false, problems: dedupe(problems) };
   const https = o.baseUrl.protocol === 'https:';
+  const { clientPrivateKey: _key, ...rest } = o;
   return {
     ok: true,
     options: {
-      ...o,
+      ...rest,
+      clientKey,
       scope: o.scope ?? (o.responseType === 'code' ? 'openid profile email offline_access' : 'openid profile email'),
       store: o.store,
       upstreamTimeout: o.upstreamTimeout ?? o.idpTimeout,

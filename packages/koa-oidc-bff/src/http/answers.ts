@@ -4,7 +4,9 @@
  * - htmx, never logged in: 401 + "not logged in" fragment (render hook) with a login link;
  * - htmx, session ended: 401 + `HX-Redirect: <login>?returnTo=<page>` (never a 3xx to htmx);
  * - navigation: 302 to `<login>?returnTo=<path>`;
- * - JSON client: 401 `{"error":"unauthenticated"}`.
+ * - JSON client: 401 `{"error":"unauthenticated"}`;
+ * - step-up (RFC 9470): the same with `acr_values`/`max_age` in the login URL, JSON
+ *   `{"error":"insufficient_user_authentication"}`.
  * Other {@link AppError}s get their status with a page, a fragment or JSON; nothing private
  * (stack, `detail`) leaves the server. Errors that are not AppErrors go on to the host's handler.
  */
@@ -15,6 +17,7 @@ import { AUTH_EVENTS, type AuthEvents, type CsrfCheck } from '../events.ts';
 import type { BffLogger } from '../log.ts';
 import type { ErrorView, RenderHooks } from '../options.ts';
 import { htmx, setHxRedirect } from './htmx.ts';
+import { StepUpRequiredError, stepUpLoginUrl } from '../session/step-up.ts';
 
 
 /** True when the client asked for JSON rather than HTML. */
@@ -71,6 +74,21 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
     ctx.set('Cache-Control', 'no-store');
     ctx.set(err.headers);
     const hx = htmx(ctx);
+
+    if (err instanceof StepUpRequiredError) {
+      // RFC 9470: the same contract as a session ended, with the requirement in the login URL.
+      const login = stepUpLoginUrl(options.loginPath, err);
+      ctx.status = hx.request || prefersJson(ctx) ? 401 : 302;
+      if (hx.request) {
+        setHxRedirect(ctx, login);
+        ctx.body = '';
+      } else if (prefersJson(ctx)) {
+        ctx.body = { error: 'insufficient_user_authentication' };
+      } else {
+        ctx.redirect(login);
+      }
+      return;
+    }
 
     if (err instanceof AuthRequiredError) {
       const login = loginUrl(err.returnTo);

@@ -5,6 +5,7 @@
  */
 import * as client from 'openid-client';
 import { loginFailure } from '../oidc/oidc-errors.ts';
+import { authorizationUrl } from '../oidc/par.ts';
 import type { LoginTransaction } from './transaction.ts';
 
 export interface AuthorizationRequest {
@@ -22,7 +23,16 @@ export interface AuthorizationRequest {
  */
 export async function buildAuthorizationRequest(
   config: client.Configuration,
-  options: { redirectUri: URL; scope: string; responseType: 'code' | 'id_token'; returnTo: string; now: number; reauthenticate?: boolean },
+  options: {
+    redirectUri: URL; scope: string; responseType: 'code' | 'id_token'; returnTo: string; now: number;
+    /** Push the request first (RFC 9126). */
+    usePar: boolean;
+    /** Step-up (OIDC Core 3.1.2.1, RFC 9470 4): requested `acr_values` (space-separated) and `max_age` (seconds). */
+    acrValues?: string | undefined;
+    maxAge?: number | undefined;
+    /** The browser's session was ended by its user or the IdP: credentials again (`max_age=0` wins over a step-up's). */
+    reauthenticate?: boolean | undefined;
+  },
 ): Promise<AuthorizationRequest> {
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -34,11 +44,11 @@ export async function buildAuthorizationRequest(
     state,
     nonce,
   };
+  const maxAge = options.reauthenticate ? 0 : options.maxAge;
   if (options.reauthenticate) {
     // offline_access needs prompt=consent (OIDC Core 11); consent without login would not ask for credentials.
     const offline = options.responseType === 'code' && options.scope.split(' ').includes('offline_access');
     params.prompt = offline ? 'login consent' : 'login';
-    params.max_age = '0';
   }
   let code_verifier: string | undefined;
   if (options.responseType === 'code') {
@@ -46,9 +56,15 @@ export async function buildAuthorizationRequest(
     params.code_challenge = await client.calculatePKCECodeChallenge(code_verifier);
     params.code_challenge_method = 'S256';
   }
+  if (options.acrValues !== undefined) params.acr_values = options.acrValues;
+  if (maxAge !== undefined) params.max_age = String(maxAge);
   return {
-    url: client.buildAuthorizationUrl(config, params),
-    transaction: { state, nonce, code_verifier, returnTo: options.returnTo, iat: Math.floor(options.now / 1000), ...(options.reauthenticate ? { maxAge: 0 } : {}) },
+    url: await authorizationUrl(config, params, options.usePar),
+    transaction: {
+      state, nonce, code_verifier, returnTo: options.returnTo, iat: Math.floor(options.now / 1000),
+      ...(options.acrValues !== undefined ? { acr_values: options.acrValues } : {}),
+      ...(maxAge !== undefined ? { max_age: maxAge } : {}),
+    },
   };
 }
 
@@ -73,7 +89,7 @@ export async function completeLogin(
   config: client.Configuration,
   form: Record<string, string>,
   transaction: LoginTransaction,
-  options: { redirectUri: URL; responseType: 'code' | 'id_token'; now: number; clockTolerance: number },
+  options: { redirectUri: URL; responseType: 'code' | 'id_token'; now: number; clockTolerance: number; dpop?: client.DPoPHandle | undefined },
 ): Promise<LoginResult> {
   const result = await validateResponse(config, form, transaction, options);
   // oauth4webapi checks only the type of `iat`; a token "issued" beyond the allowed skew in the
@@ -83,6 +99,11 @@ export async function completeLogin(
   if (iat > nowSeconds + options.clockTolerance) {
     throw loginFailure('ERR_LOGIN_ID_TOKEN_IAT', transaction.returnTo, { detail: `iat is ${iat - nowSeconds} s ahead (tolerance ${options.clockTolerance} s)` });
   }
+  // Step-up (RFC 9470 4): an IdP may answer with a weaker acr than asked (acr_values is
+  // voluntary); refuse here rather than send the user round again to the route that asked.
+  if (transaction.acr_values !== undefined && !transaction.acr_values.split(' ').includes(String(result.claims.acr))) {
+    throw loginFailure('ERR_LOGIN_ACR_UNMET', transaction.returnTo, { detail: `asked for acr ${transaction.acr_values}, got ${String(result.claims.acr)}` });
+  }
   return result;
 }
 
@@ -90,7 +111,7 @@ async function validateResponse(
   config: client.Configuration,
   form: Record<string, string>,
   transaction: LoginTransaction,
-  options: { redirectUri: URL; responseType: 'code' | 'id_token'; now: number },
+  options: { redirectUri: URL; responseType: 'code' | 'id_token'; now: number; dpop?: client.DPoPHandle | undefined },
 ): Promise<LoginResult> {
   const request = new Request(options.redirectUri, {
     method: 'POST',
@@ -98,7 +119,7 @@ async function validateResponse(
     body: new URLSearchParams(form),
   });
   if (options.responseType === 'id_token') {
-    const claims = await client.implicitAuthentication(config, request, transaction.nonce, { expectedState: transaction.state, ...maxAgeCheck(transaction) });
+    const claims = await client.implicitAuthentication(config, request, transaction.nonce, { expectedState: transaction.state, ...(transaction.max_age !== undefined ? { maxAge: transaction.max_age } : {}) });
     return { claims, idToken: form.id_token, accessToken: undefined, refreshToken: undefined, accessTokenExpiresAt: undefined };
   }
   const tokens = await client.authorizationCodeGrant(config, request, {
@@ -106,8 +127,9 @@ async function validateResponse(
     expectedState: transaction.state,
     expectedNonce: transaction.nonce,
     idTokenExpected: true,
-    ...maxAgeCheck(transaction),
-  });
+    // OIDC Core 3.1.2.1: with max_age the ID token must carry a recent enough auth_time.
+    ...(transaction.max_age !== undefined ? { maxAge: transaction.max_age } : {}),
+  }, undefined, options.dpop ? { DPoP: options.dpop } : undefined);
   const claims = tokens.claims();
   if (!claims) throw new Error('no ID token claims');
   const expiresIn = tokens.expiresIn();
@@ -118,9 +140,4 @@ async function validateResponse(
     refreshToken: tokens.refresh_token,
     accessTokenExpiresAt: expiresIn === undefined ? undefined : Math.floor(options.now / 1000) + expiresIn,
   };
-}
-
-/** `auth_time` must honour the `max_age` the request sent (OIDC Core 3.1.3.7 step 13). */
-function maxAgeCheck(transaction: LoginTransaction): { maxAge?: number } {
-  return typeof transaction.maxAge === 'number' ? { maxAge: transaction.maxAge } : {};
 }

@@ -24,6 +24,10 @@ import { namesEndedSession } from '../session/tombstones.ts';
 import type { Revoke } from '../logout/revocation.ts';
 import { tokensOf } from '../tokens/refresh.ts';
 import type { SessionStore } from '../session/store.ts';
+import { publicJwks } from '../oidc/client-auth.ts';
+import type { ClientKey } from '../oidc/client-key.ts';
+import { ACR_VALUES_PATTERN } from '../session/step-up.ts';
+import { newDPoPKey } from '../tokens/dpop.ts';
 
 export interface AuthRoutesOptions {
   oidc: OidcClient;
@@ -43,9 +47,16 @@ export interface AuthRoutesOptions {
   /** Seconds of clock difference accepted with the IdP. */
   clockTolerance: number;
   now: () => number;
+  /** DPoP (RFC 9449): a key pair per session, tokens bound to it. */
+  dpop: boolean;
+  /** The `private_key_jwt` key, whose public JWKS is served at `paths.jwks`; undefined: no JWKS route. */
+  clientKey: ClientKey | undefined;
   /** Paths of the routes (see BffOptions.routes). */
-  paths: { login: string; callback: string; logout: string; session: string; backchannelLogout: string; postLogout: string };
+  paths: { login: string; callback: string; logout: string; session: string; backchannelLogout: string; postLogout: string; jwks: string };
 }
+
+/** Longest `max_age` accepted at the login route: one year, in seconds. */
+const MAX_AGE_LIMIT = 365 * 24 * 3600;
 
 /** Fields of an authorization response we accept (OIDC Core 3.1.2.5, 3.2.2.5, RFC 9207). */
 const CALLBACK_FIELDS = ['code', 'state', 'id_token', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
@@ -60,6 +71,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
 
   router.get(options.paths.login, async function login(ctx) {
     const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl, authRoutes);
+    const { acrValues, maxAge } = stepUpParams(ctx.query);
     let config;
     try {
       config = oidc.configuration();
@@ -70,7 +82,15 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     }
     // A browser whose cookie names a session its user (or the IdP) ended gives its credentials again.
     const reauthenticate = await namesEndedSession(ctx, store);
-    const { url, transaction } = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now(), reauthenticate });
+    let request;
+    try {
+      request = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now(), usePar: oidc.usePar, acrValues, maxAge, reauthenticate });
+    } catch (err) {
+      // The PAR endpoint refused or failed: 503, logged as a failed login.
+      logFailedLogin(ctx, err);
+      throw err;
+    }
+    const { url, transaction } = request;
     await transactions.save(ctx, transaction);
     events.emit(AUTH_EVENTS.loginStarted, { requestId: requestIdOf(ctx) });
     ctx.set('Cache-Control', 'no-store');
@@ -126,9 +146,14 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       throw loginFailure('ERR_LOGIN_STATE_USED', tx.returnTo);
     }
     const config = oidc.callbackConfiguration(options.responseType === 'id_token' ? jwsKid(form.id_token) : undefined);
+    // DPoP: the session's key pair, made here (never in the browser) and bound to its tokens.
+    const dpopKey = options.dpop && options.responseType === 'code' ? await newDPoPKey() : undefined;
     let result;
     try {
-      result = await completeLogin(config, form, tx, { redirectUri: options.redirectUri, responseType: options.responseType, now: now(), clockTolerance: options.clockTolerance });
+      result = await completeLogin(config, form, tx, {
+        redirectUri: options.redirectUri, responseType: options.responseType, now: now(), clockTolerance: options.clockTolerance,
+        dpop: dpopKey ? client.getDPoPHandle(config, dpopKey.keyPair) : undefined,
+      });
     } catch (err) {
       throw loginErrorFrom(err, tx.returnTo, config.clientMetadata().client_id);
     }
@@ -151,6 +176,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
           accessTokenExpiresAt: result.accessTokenExpiresAt,
           loginState: digest(state),
           returnTo: tx.returnTo,
+          ...(dpopKey ? { dpopKey: dpopKey.jwk } : {}),
         },
       });
     } catch (err) {
@@ -215,7 +241,34 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     };
   });
 
+  if (options.clientKey) {
+    const jwks = JSON.stringify(publicJwks(options.clientKey));
+    // RFC 7517 5: the public half only, to register at the IdP (or give it this URL as jwks_uri).
+    router.get(options.paths.jwks, function clientJwks(ctx) {
+      ctx.set('Cache-Control', 'public, max-age=300');
+      ctx.type = 'application/jwk-set+json';
+      ctx.body = jwks;
+    });
+  }
+
   return router;
+}
+
+/**
+ * Step-up parameters of a login (OIDC Core 3.1.2.1, RFC 9470 4): `acr_values` and `max_age` from
+ * the query. They only shape the request to the IdP; the route that asked checks the result.
+ * @throws {AppError} 400 `ERR_BAD_REQUEST` when malformed or repeated.
+ */
+function stepUpParams(query: Koa.Context['query']): { acrValues: string | undefined; maxAge: number | undefined } {
+  const bad = () => new AppError(400, 'ERR_BAD_REQUEST', 'The login link is not valid.');
+  const acr = query.acr_values;
+  const age = query.max_age;
+  if (Array.isArray(acr) || Array.isArray(age)) throw bad();
+  if (acr !== undefined && !ACR_VALUES_PATTERN.test(acr)) throw bad();
+  if (age !== undefined && !/^\d{1,9}$/.test(age)) throw bad();
+  const maxAge = age === undefined ? undefined : Number(age);
+  if (maxAge !== undefined && maxAge > MAX_AGE_LIMIT) throw bad();
+  return { acrValues: acr, maxAge };
 }
 
 /**

@@ -16,11 +16,13 @@ export interface LoginTransaction {
   returnTo: string;
   /** Creation time, seconds since the epoch. */
   iat: number;
+  /** Step-up: the `acr_values` asked for (OIDC Core 3.1.2.1), checked against the ID token's `acr`. */
+  acr_values?: string;
   /**
-   * `max_age` sent with the request (OIDC Core 3.1.2.1), in seconds: 0 when the browser's cookie
-   * named a session ended by its user or the IdP, so the ID token's `auth_time` must be fresh.
+   * The `max_age` asked for, in seconds (checked by openid-client against `auth_time`): a step-up's,
+   * or 0 when the browser's cookie named a session ended by its user or the IdP.
    */
-  maxAge?: number | undefined;
+  max_age?: number;
 }
 
 export type TransactionPayload = Omit<LoginTransaction, 'state'>;

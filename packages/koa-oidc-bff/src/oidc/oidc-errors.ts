@@ -32,6 +32,7 @@ export const LOGIN_FAILURES = {
   ERR_LOGIN_ID_TOKEN_SUB: [400, `The login response did not say who you are.${AGAIN}`],
   ERR_LOGIN_ID_TOKEN_CLAIMS: [400, `The login response held unexpected values.${AGAIN}`],
   ERR_LOGIN_INVALID_RESPONSE: [400, `The login response was not valid.${AGAIN}`],
+  ERR_LOGIN_ACR_UNMET: [400, `The identity provider did not confirm the stronger sign-in this action needs.${AGAIN}`],
   ERR_LOGIN_TOKEN_ENDPOINT: [502, `The identity provider could not complete the login.${AGAIN}`],
   ERR_LOGIN_IDP_UNREACHABLE: [502, `The identity provider could not be reached.${AGAIN}`],
 } as const satisfies Record<string, readonly [400 | 502, string]>;

@@ -4,13 +4,19 @@
  */
 import * as client from 'openid-client';
 import { UnavailableError } from '../errors.ts';
+import { clientAuthentication, type ClientCredentials } from './client-auth.ts';
 import { endpointNamer, type IdpEndpoint } from '../telemetry/idp-fetch.ts';
 import { JwksCache } from './jwks-cache.ts';
 
 export interface OidcOptions {
   issuer: URL;
   clientId: string;
-  clientSecret: string;
+  /** How the client authenticates at the IdP (see client-auth.ts). */
+  credentials: ClientCredentials;
+  /** Pushed authorization requests (RFC 9126): with 'always', an IdP without the endpoint is unsuitable. */
+  pushedAuthorizationRequests: 'auto' | 'always' | 'never';
+  /** DPoP (RFC 9449) is on: an IdP that does not advertise it is unsuitable. */
+  dpop: boolean;
   responseType: 'code' | 'id_token';
   /** Accept an http:// issuer (development on loopback only; the config enforces that). */
   allowInsecureIssuer: boolean;
@@ -21,6 +27,8 @@ export interface OidcOptions {
   /** Called on each failed discovery attempt, with the delay in ms before the next one. */
   onDiscoveryError?: (err: unknown, retryInMs: number) => void;
   onDiscovered?: () => void;
+  /** Called once when the IdP's metadata cannot serve the options (discovery then stops). */
+  onUnsuitable?: (err: Error) => void;
   /**
    * Wraps the fetch of every IdP request (telemetry), given a function naming a request URL by
    * its endpoint. Undefined: openid-client's own fetch.
@@ -42,7 +50,13 @@ export interface OidcClient {
   callbackConfiguration(idTokenKid?: string): client.Configuration;
   /** True once discovery succeeded. */
   readonly ready: boolean;
-  /** Resolves when discovery succeeds (for tests and startup logs); never rejects. */
+  /** True when authorization requests are pushed (RFC 9126): 'always', or 'auto' with an advertised endpoint. */
+  readonly usePar: boolean;
+  /**
+   * Resolves when discovery succeeds (for tests and startup logs). Rejects only when the IdP's
+   * metadata cannot serve the options (`pushedAuthorizationRequests: 'always'` without a PAR
+   * endpoint, `dpop` without DPoP support): a configuration error, not retried.
+   */
   whenReady(): Promise<void>;
   /** Stops background retries. */
   close(): void;
@@ -55,9 +69,17 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   let config: client.Configuration | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let auth: { auth: client.ClientAuth; metadata: Partial<client.ClientMetadata> } | undefined;
+  let unsuitable: Error | undefined;
   let resolveReady!: () => void;
+  let rejectReady!: (err: Error) => void;
   const jwks = new JwksCache();
-  const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
+  const readyPromise = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  // Nobody has to listen: the rejection is also logged and answered (503) by configuration().
+  readyPromise.catch(() => undefined);
   const instrument = options.instrumentFetch;
   const discoveryFetch = instrument?.(() => 'discovery');
   // Requests of a discovered configuration, named by its metadata (made once per discovery).
@@ -66,11 +88,12 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   async function attempt(delay: number): Promise<void> {
     if (closed) return;
     try {
+      auth ??= await clientAuthentication(options.credentials);
       const discovered = await client.discovery(
         options.issuer,
         options.clientId,
-        { client_secret: options.clientSecret, [client.clockTolerance]: options.clockTolerance },
-        client.ClientSecretBasic(options.clientSecret),
+        { ...auth.metadata, [client.clockTolerance]: options.clockTolerance },
+        auth.auth,
         {
           timeout: options.timeout,
           ...(options.allowInsecureIssuer ? { execute: [client.allowInsecureRequests] } : {}),
@@ -80,6 +103,13 @@ export function createOidcClient(options: OidcOptions): OidcClient {
       discovered.timeout = options.timeout;
       if (instrument) discovered[client.customFetch] = idpFetch = instrument(endpointNamer(discovered.serverMetadata()));
       if (options.responseType === 'id_token') client.useIdTokenResponseType(discovered);
+      const problem = unsuitability(discovered.serverMetadata(), options);
+      if (problem) {
+        unsuitable = new Error(problem);
+        options.onUnsuitable?.(unsuitable);
+        rejectReady(unsuitable);
+        return;
+      }
       config = discovered;
       options.onDiscovered?.();
       resolveReady();
@@ -95,6 +125,7 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   void attempt(250);
 
   function configuration(): client.Configuration {
+    if (unsuitable) throw new UnavailableError('ERR_IDP_UNSUITABLE', 'Login is not available: the identity provider does not support what this site requires.', { detail: unsuitable.message });
     if (!config) throw new UnavailableError('ERR_IDP_UNAVAILABLE', 'The identity provider cannot be reached. Please try again in a moment.');
     return config;
   }
@@ -106,8 +137,8 @@ export function createOidcClient(options: OidcOptions): OidcClient {
       const fresh = new client.Configuration(
         server,
         options.clientId,
-        { client_secret: options.clientSecret, [client.clockTolerance]: options.clockTolerance },
-        client.ClientSecretBasic(options.clientSecret),
+        { ...auth!.metadata, [client.clockTolerance]: options.clockTolerance },
+        auth!.auth,
       );
       fresh.timeout = options.timeout;
       if (options.allowInsecureIssuer) client.allowInsecureRequests(fresh);
@@ -120,10 +151,25 @@ export function createOidcClient(options: OidcOptions): OidcClient {
     get ready() {
       return config !== undefined;
     },
+    get usePar() {
+      return options.pushedAuthorizationRequests === 'always'
+        || (options.pushedAuthorizationRequests === 'auto' && config?.serverMetadata().pushed_authorization_request_endpoint !== undefined);
+    },
     whenReady: () => readyPromise,
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
     },
   };
+}
+
+/** Why the discovered IdP cannot serve the options (RFC 9126 5, RFC 9449 5.1), or undefined. */
+function unsuitability(server: client.ServerMetadata, options: Pick<OidcOptions, 'pushedAuthorizationRequests' | 'dpop'>): string | undefined {
+  if (options.pushedAuthorizationRequests === 'always' && !server.pushed_authorization_request_endpoint) {
+    return "pushedAuthorizationRequests is 'always' but the IdP's discovery has no pushed_authorization_request_endpoint";
+  }
+  if (options.dpop && !Array.isArray(server.dpop_signing_alg_values_supported)) {
+    return "dpop is on but the IdP's discovery has no dpop_signing_alg_values_supported";
+  }
+  return undefined;
 }

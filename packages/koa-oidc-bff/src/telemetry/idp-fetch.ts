@@ -9,11 +9,13 @@ import type { CustomFetch } from 'openid-client';
 import type { Telemetry } from './telemetry.ts';
 
 /** The IdP endpoints the package calls (end_session is a browser redirect, listed for completeness). */
-export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'revocation' | 'end_session' | 'userinfo' | 'other';
+export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'par' | 'revocation' | 'end_session' | 'userinfo' | 'other';
 
 /** Endpoint metadata used to name a request (OIDC Discovery 1.0, 3; RFC 8414 2). */
 export interface IdpEndpoints {
   token_endpoint?: string | undefined;
+  /** RFC 9126 5. */
+  pushed_authorization_request_endpoint?: string | undefined;
   jwks_uri?: string | undefined;
   revocation_endpoint?: string | undefined;
   end_session_endpoint?: string | undefined;
@@ -25,6 +27,7 @@ export function endpointNamer(metadata: IdpEndpoints): (url: string) => IdpEndpo
   const names = new Map<string, IdpEndpoint>();
   const add = (u: string | undefined, name: IdpEndpoint) => u && !names.has(u) && names.set(u, name);
   add(metadata.token_endpoint, 'token');
+  add(metadata.pushed_authorization_request_endpoint, 'par');
   add(metadata.jwks_uri, 'jwks');
   add(metadata.revocation_endpoint, 'revocation');
   add(metadata.end_session_endpoint, 'end_session');

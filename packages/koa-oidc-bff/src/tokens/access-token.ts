@@ -10,9 +10,20 @@ import type { SessionStore } from '../session/store.ts';
 import { SessionEndedError, tokensOf, type Refresher } from './refresh.ts';
 import { returnToFor } from '../session/require-user.ts';
 import { endSession, userSession } from '../session/user-session.ts';
+import type { JWK } from 'jose';
+import { storedDPoPKey } from './dpop.ts';
 
 /** A function that yields a usable access token for the request's user. */
 export type GetAccessToken = (ctx: Koa.Context) => Promise<string>;
+
+/** A usable access token and, when it is DPoP-bound (RFC 9449), the session's private JWK. */
+export interface AccessCredentials {
+  accessToken: string;
+  dpopKey: JWK | undefined;
+}
+
+/** A function that yields the request user's access token with its DPoP key. */
+export type GetAccessCredentials = (ctx: Koa.Context) => Promise<AccessCredentials>;
 
 /**
  * Builds `getAccessToken(ctx)`.
@@ -22,9 +33,9 @@ export type GetAccessToken = (ctx: Koa.Context) => Promise<string>;
  * cannot be reached, the session being kept; `ERR_NO_ACCESS_TOKEN` (403) when the login has no
  * access token (RESPONSE_TYPE=id_token).
  */
-export function accessTokenGetter(options: { refresher: Refresher; store: SessionStore; baseUrl: URL; authRoutes?: ReadonlySet<string>; now: () => number }): GetAccessToken {
+export function accessTokenGetter(options: { refresher: Refresher; store: SessionStore; baseUrl: URL; authRoutes?: ReadonlySet<string>; now: () => number }): GetAccessCredentials {
   const { refresher, store, baseUrl, authRoutes, now } = options;
-  return async function getAccessToken(ctx) {
+  return async function getAccessCredentials(ctx) {
     const session = userSession(ctx);
     const state = sessionState(ctx);
     if (!session || !state.record) {
@@ -48,6 +59,7 @@ export function accessTokenGetter(options: { refresher: Refresher; store: Sessio
       }
     }
     if (!tokens.accessToken) throw new AppError(403, 'ERR_NO_ACCESS_TOKEN', 'This sign-in does not allow calling other services. Log out and in again.');
-    return tokens.accessToken;
+    // The key never changes during a session: refresh keeps it in the record.
+    return { accessToken: tokens.accessToken, dpopKey: storedDPoPKey(stored) };
   };
 }

@@ -17,6 +17,7 @@ import type { SessionStore } from '../session/store.ts';
 import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
 import { refreshFailureFrom } from '../oidc/oidc-errors.ts';
 import type { OidcClient } from '../oidc/oidc.ts';
+import { dpopHandle, storedDPoPKey } from './dpop.ts';
 
 /** The token fields of a session's token record. Expiry in seconds since the epoch. */
 export interface TokenSet {
@@ -116,7 +117,11 @@ export function createRefresher(options: RefresherOptions): Refresher {
     }
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      response = await client.refreshTokenGrant(oidc.configuration(), stored.refreshToken);
+      const config = oidc.configuration();
+      // A DPoP-bound refresh token is used with a proof of the session's key (RFC 9449 5).
+      const dpopKey = storedDPoPKey(record.data);
+      const dpop = dpopKey ? { DPoP: await dpopHandle(config, dpopKey) } : undefined;
+      response = await client.refreshTokenGrant(config, stored.refreshToken, undefined, dpop);
     } catch (err) {
       if (err instanceof UnavailableError) throw err;
       const failure = refreshFailureFrom(err);

@@ -29,6 +29,8 @@ export const setCookies = (res: Res): string[] => res.headers['set-cookie'] ?? [
 
 export class Agent {
   readonly jar = new CookieJar();
+  /** How many one-time-code pages (the dev IdP's second factor) this browser went through. */
+  otpPages = 0;
   readonly http: Got;
 
   constructor(readonly appUrl: string, readonly loginPath = '/login', userAgent = 'koa-oidc-bff-tests/1.0') {
@@ -82,6 +84,15 @@ export class Agent {
       });
       if (isRedirect(answer)) answer = await this.navigate(new URL(answer.headers.location!, answer.url).href);
       page = answer;
+      // The dev IdP's second step (step-up): it shows the one-time code on its own page.
+      const code = parse(page.body).querySelector('#otp-code')?.text;
+      if (code && !this.#isCallbackPage(page)) {
+        this.otpPages += 1;
+        const otp = readForm(page.body, 'form[method="post"]');
+        answer = await this.http.post(new URL(otp.action, page.url).href, { form: { otp: code }, headers: { origin: new URL(page.url).origin } });
+        if (isRedirect(answer)) answer = await this.navigate(new URL(answer.headers.location!, answer.url).href);
+        page = answer;
+      }
     }
     if (!this.#isCallbackPage(page)) throw new Error(`expected the IdP's form_post page, got ${page.statusCode}:\n${page.body.slice(0, 1500)}`);
     return { start, authorize, form: readForm(page.body) };

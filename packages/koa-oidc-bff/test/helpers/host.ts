@@ -12,7 +12,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { createBff, type Bff, type BffOptions, type SessionStore } from 'koa-oidc-bff';
 import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
-import { startDevIdp, type DevClient, type DevIdp } from 'koa-oidc-bff-dev-idp';
+import { startDevIdp, type DevClient, type DevIdp, type DevIdpOptions } from 'koa-oidc-bff-dev-idp';
 
 export const CLIENT_ID = 'bff-package-test';
 export const CLIENT_SECRET = 'bff-package-test-client-secret-0123456789';
@@ -29,6 +29,10 @@ export interface HostOptions {
   explicitRedirectUris?: boolean;
   /** Adds test-only routes to the host's router (registered after the host's own routes). */
   extend?: (router: Router, bff: Bff) => void;
+  /** Extra fields of the client registration at the dev IdP (auth method, jwks, DPoP...). */
+  client?: Partial<DevClient>;
+  /** Extra dev IdP options (par, dpopNonce, ttl, apiPort...). */
+  idp?: Partial<DevIdpOptions>;
 }
 
 export interface Host {
@@ -62,10 +66,11 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
     : { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseUrl: appUrl };
   const idp = await startDevIdp({
     port: 0,
-    clients: [client],
+    clients: [{ ...client, ...options.client }],
     dataDir: mkdtempSync(path.join(os.tmpdir(), 'bff-pkg-idp-')),
     apiPort: false,
     logger: () => undefined,
+    ...options.idp,
   });
   const store = createMemoryStore();
 
@@ -95,7 +100,15 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
 
   app.silent = true;
   server.on('request', app.callback());
-  await bff.whenReady();
+  try {
+    await bff.whenReady();
+  } catch (err) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await bff.close();
+    await idp.close();
+    throw err;
+  }
   return {
     appUrl, idp, bff, app, store, keysBefore,
     async close() {

@@ -2,13 +2,15 @@
  * Fast filling of a store with up to a million synthetic sessions for the store-scale phase:
  * SQLite rows inserted over a second connection in large transactions, Redis keys written in
  * pipelines (each session with a copy of the real login's token record), each in the layout the store itself writes (sqlite-store.ts schema, redis-scripts.ts
- * key layout). A sample is then read back through the store's own `get` and compared, so a
+ * and redis-cluster.ts key layouts). A sample is then read back through the store's own `get` and compared, so a
  * change of layout fails the run loudly instead of measuring something else. Stores without a
  * bulk path (memory, or unknown) are filled through `store.create`.
  */
 import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
-import { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, Redis, type ChainableCommander } from 'ioredis';
+import { parseClusterNodes, userTag } from 'koa-oidc-bff/stores/redis-cluster';
 import type { SessionStore } from 'koa-oidc-bff';
 import { fillStore, syntheticId, syntheticRecord, type SessionTemplate } from './synthetic-sessions.ts';
 
@@ -86,6 +88,72 @@ async function redisFill(url: string, prefix: string, template: SessionTemplate,
   }
 }
 
+/**
+ * The Redis Cluster store's layout (redis-cluster.ts): each session's keys under its user's tag
+ * `P{T}`, the sid index `P i:<sid>` in a slot of its own. Each command goes into the pipeline of
+ * the primary serving its key's slot (cluster-key-slot, the cluster's slot map), over that node's
+ * own connection: one pipeline per node per 1,000 sessions, two batches in flight.
+ */
+async function redisClusterFill(nodes: string, prefix: string, template: SessionTemplate, from: number, to: number): Promise<void> {
+  const p = prefix;
+  const now = Date.now();
+  const tokens = template.tokens ? JSON.stringify(template.tokens) : undefined;
+  const cluster = new Cluster(parseClusterNodes(nodes), { redisOptions: { maxRetriesPerRequest: 1 } });
+  await new Promise<void>((resolve, reject) => {
+    cluster.once('ready', resolve);
+    cluster.once('error', reject);
+  });
+  const primaries = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+  const nodeOf = (key: string) => {
+    const node = primaries.get(cluster.slots[calculateSlot(key)]?.[0] ?? '');
+    if (!node) throw new Error(`bulk fill: no primary known for ${key}`);
+    return node;
+  };
+  const writeBatch = async (start: number, end: number) => {
+    const pipelines = new Map<Redis, ChainableCommander>();
+    const on = (key: string) => {
+      const node = nodeOf(key);
+      let pipeline = pipelines.get(node);
+      if (!pipeline) pipelines.set(node, (pipeline = node.pipeline()));
+      return pipeline;
+    };
+    for (let j = start; j < end; j++) {
+      const r = syntheticRecord(j, template.record, now);
+      const fields: (string | number)[] = ['sub', r.sub, 'ca', r.createdAt, 'ls', r.lastSeenAt, 'ie', r.idleExpiresAt, 'ae', r.absoluteExpiresAt, 'ua', r.userAgent];
+      if (r.sid !== undefined) fields.push('sid', r.sid);
+      for (const [key, value] of Object.entries(r.data)) if (value !== undefined) fields.push(`d:${key}`, JSON.stringify(value));
+      const tagged = `${p}{${userTag(r.sub)}}`;
+      const key = `${tagged}s:${r.id}`;
+      const ttl = Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt;
+      const indexTtl = r.absoluteExpiresAt - r.lastSeenAt;
+      // Record, tokens and user index share the slot of the user's tag.
+      const slot = on(key).hset(key, ...fields).pexpire(key, ttl);
+      if (tokens !== undefined) slot.set(`${tagged}t:${r.id}`, tokens, 'PX', ttl);
+      slot.zadd(`${tagged}u:${r.sub}`, r.absoluteExpiresAt, r.id).pexpire(`${tagged}u:${r.sub}`, indexTtl);
+      if (r.sid !== undefined) {
+        const sidKey = `${p}i:${r.sid}`;
+        on(sidKey).zadd(sidKey, r.absoluteExpiresAt, r.id).pexpire(sidKey, indexTtl);
+      }
+    }
+    for (const replies of await Promise.all([...pipelines.values()].map((pipeline) => pipeline.exec()))) {
+      const failed = (replies ?? []).find(([err]) => err);
+      if (failed) throw failed[0]!;
+    }
+  };
+  let next = from;
+  try {
+    await Promise.all(Array.from({ length: 2 }, async () => {
+      while (next < to) {
+        const start = next;
+        next = Math.min(to, next + 1000);
+        await writeBatch(start, next);
+      }
+    }));
+  } finally {
+    cluster.disconnect();
+  }
+}
+
 /** Reads a spread of the new sessions back through the store and compares them with what was written. */
 async function verify(store: SessionStore, template: SessionTemplate, from: number, to: number): Promise<void> {
   const step = Math.max(1, Math.floor((to - from) / 50));
@@ -107,7 +175,7 @@ async function verify(store: SessionStore, template: SessionTemplate, from: numb
  * @param sqlitePath the SQLite file the store uses (for the second connection).
  * @returns the wall time in ms and how the sessions were written.
  */
-export async function bulkFill(store: SessionStore, template: SessionTemplate, from: number, to: number, paths: { sqlitePath: string; redisUrl: string | undefined }): Promise<{ ms: number; method: string }> {
+export async function bulkFill(store: SessionStore, template: SessionTemplate, from: number, to: number, paths: { sqlitePath: string; redisUrl: string | undefined; clusterNodes?: string | undefined }): Promise<{ ms: number; method: string }> {
   const start = performance.now();
   let method: string;
   if (store.kind === 'sqlite') {
@@ -116,6 +184,9 @@ export async function bulkFill(store: SessionStore, template: SessionTemplate, f
   } else if (store.kind === 'redis' && paths.redisUrl && typeof (store as { prefix?: unknown }).prefix === 'string') {
     await redisFill(paths.redisUrl, (store as unknown as { prefix: string }).prefix, template, from, to);
     method = 'Redis: HSET/PEXPIRE/ZADD in pipelines of 1,000 sessions, 2 in flight, in the store\'s key layout';
+  } else if (store.kind === 'redis-cluster' && paths.clusterNodes && typeof (store as { prefix?: unknown }).prefix === 'string') {
+    await redisClusterFill(paths.clusterNodes, (store as unknown as { prefix: string }).prefix, template, from, to);
+    method = 'Redis Cluster: HSET/PEXPIRE/ZADD in one pipeline per primary per 1,000 sessions, 2 in flight, in the store\'s key layout';
   } else {
     await fillStore(store, template, from, to);
     return { ms: performance.now() - start, method: 'store.create, 100 at a time' };

@@ -3,7 +3,7 @@
  * sent over the Node IPC channel of the child process.
  */
 
-export type StoreName = 'sqlite' | 'redis' | 'memory';
+export type StoreName = 'sqlite' | 'redis' | 'redis-cluster' | 'memory';
 
 /** The app's registration at the benchmark's dev-idp. */
 export const BENCH_CLIENT = { clientId: 'bench-client', clientSecret: 'bench-client-secret-that-is-long-enough' };

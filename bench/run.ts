@@ -29,13 +29,14 @@ import { choosePlacement, ROOT, runLoad, ServerProcess, type Placement } from '.
 import type { FillResult, HotRecordResult, LookupResult, MemoryResult, StoreName } from './protocol.ts';
 import { checkScratchDb, DEFAULT_BENCH_REDIS_URL, emptyScratchDb } from './redis-scratch.ts';
 import { renderReport } from './report.ts';
+import { hasRedisCluster, startRedisCluster, type TestCluster } from '../test/helpers/redis-cluster.ts';
 import { round } from './stats.ts';
 import { checkTargets } from './targets.ts';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    stores: { type: 'string', default: 'sqlite,redis,memory' },
+    stores: { type: 'string', default: 'sqlite,redis,redis-cluster,memory' },
     profile: { type: 'boolean', default: false },
     'redis-url': { type: 'string' },
     large: { type: 'string' },
@@ -43,7 +44,7 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick;
 const stores = args.stores.split(',').map((s) => s.trim()) as StoreName[];
-for (const s of stores) if (!['sqlite', 'redis', 'memory'].includes(s)) throw new Error(`unknown store ${s}`);
+for (const s of stores) if (!['sqlite', 'redis', 'redis-cluster', 'memory'].includes(s)) throw new Error(`unknown store ${s}`);
 const redisUrl = args['redis-url'] ?? process.env.BENCH_REDIS_URL ?? DEFAULT_BENCH_REDIS_URL;
 
 const S = {
@@ -67,7 +68,9 @@ const S = {
   concurrentSeconds: quick ? 2 : 5,
   memorySessions: 10_000,
 };
-const SCALE_STORES: StoreName[] = ['sqlite', 'redis'];
+const SCALE_STORES: StoreName[] = ['sqlite', 'redis', 'redis-cluster'];
+/** The benchmark's own Redis Cluster (3 primaries, 3 replicas on loopback), started for the redis-cluster store. */
+const clusters = new Map<ServerProcess, TestCluster>();
 /** An authenticated API call asking for JSON (the CSRF header the app requires of /api/* calls that are not htmx). */
 const JSON_HEADERS = { 'x-csrf': '1', accept: 'application/json' };
 /** An htmx call: the app answers with the HTML fragment. */
@@ -179,9 +182,21 @@ async function startServer(store: StoreName, placement: Placement, otlpUrl?: str
     const problem = await checkScratchDb(redisUrl);
     if (problem) return problem;
   }
+  let cluster: TestCluster | undefined;
+  if (store === 'redis-cluster') {
+    if (!hasRedisCluster()) return 'redis-server and redis-cli are not installed';
+    try {
+      cluster = await startRedisCluster();
+    } catch (err) {
+      return `failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
   try {
-    return await ServerProcess.start(store, placement, { ...(store === 'redis' ? { redisUrl } : {}), ...(otlpUrl ? { otlpUrl } : {}) });
+    const server = await ServerProcess.start(store, placement, { ...(store === 'redis' ? { redisUrl } : cluster ? { redisUrl: cluster.spec } : {}), ...(otlpUrl ? { otlpUrl } : {}) });
+    if (cluster) clusters.set(server, cluster);
+    return server;
   } catch (err) {
+    await cluster?.stop();
     return `failed: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
@@ -309,6 +324,7 @@ async function benchStore(store: StoreName, started: ServerProcess | string, bar
   } finally {
     await server.close();
     if (store === 'redis') log(`redis: removed ${await emptyScratchDb(redisUrl)} benchmark keys from ${redisUrl}`);
+    await clusters.get(server)?.stop();
   }
 }
 

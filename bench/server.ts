@@ -4,7 +4,7 @@
  * the command line, and the dev-idp in a child process of its own (bench/idp.ts). This process
  * holds only the app, as in production, and bench/run.ts pins it to its own core with taskset.
  *
- * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|memory> <redis-url|-> <idp-cpus|-> <otlp-url|->
+ * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> <idp-cpus|-> <otlp-url|->
  * With an OTLP URL the app runs with the demo's OpenTelemetry SDK (src/telemetry.ts) started as in
  * production: Prometheus endpoint on a free port, traces sampled at 1 % (parentbased_traceidratio)
  * and metrics exported over OTLP/HTTP to that URL.
@@ -29,14 +29,15 @@ import type { SessionStore } from 'koa-oidc-bff';
 import { BENCH_CLIENT, BENCH_SESSION_SECRET, type Command, type FillResult, type HotRecordResult, type LookupResult, type MemoryResult, type ReadyMessage, type Reply, type StoreName } from './protocol.ts';
 import { bulkFill } from './bulk-fill.ts';
 import { percentile } from './stats.ts';
-import { fillStore, syntheticId, type SessionTemplate } from './synthetic-sessions.ts';
+import { fillStore, syntheticId, useTaggedIds, type SessionTemplate } from './synthetic-sessions.ts';
+import { userTag } from 'koa-oidc-bff/stores/redis-cluster';
 
 const storeName = process.argv[2] as StoreName;
 const redisUrl = process.argv[3] && process.argv[3] !== '-' ? process.argv[3] : undefined;
 const idpCpus = process.argv[4] && process.argv[4] !== '-' ? process.argv[4] : undefined;
 const otlpUrl = process.argv[5] && process.argv[5] !== '-' ? process.argv[5] : undefined;
-if (!['sqlite', 'redis', 'memory'].includes(storeName) || !process.send) {
-  process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|memory> <redis-url|-> [idp-cpus]\n');
+if (!['sqlite', 'redis', 'redis-cluster', 'memory'].includes(storeName) || !process.send) {
+  process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> [idp-cpus|-] [otlp-url]\n');
   process.exit(2);
 }
 
@@ -44,7 +45,7 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bff-bench-'));
 const storeEnv: Record<string, string> = {
   SESSION_STORE: storeName,
   SESSION_SQLITE_PATH: path.join(dataDir, 'sessions.sqlite'),
-  ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+  ...(redisUrl ? (storeName === 'redis-cluster' ? { REDIS_CLUSTER_NODES: redisUrl } : { REDIS_URL: redisUrl }) : {}),
 };
 // The destination src/log.ts uses for stdout in production (asynchronous, buffered), into /dev/null.
 const devNull = pino.destination({ dest: '/dev/null', sync: false }) as unknown as NodeJS.WritableStream;
@@ -74,6 +75,7 @@ if (otlpUrl) {
   await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: new URL(otlpUrl) });
 }
 const store = await createStore(config, logger);
+if (store.kind === 'redis-cluster') useTaggedIds(userTag);
 const app = createApp(config, { store, logger });
 server.on('request', app.koa.callback());
 // The slow-client bounds of src/server.ts listen().
@@ -99,7 +101,7 @@ async function handle(message: Command): Promise<unknown> {
   switch (message.cmd) {
     case 'fill': {
       const copied = await template(message.templateSub);
-      if (message.bulk) return (await bulkFill(store, copied, message.from, message.to, { sqlitePath: config.sqlitePath, redisUrl: config.redisUrl })) satisfies FillResult;
+      if (message.bulk) return (await bulkFill(store, copied, message.from, message.to, { sqlitePath: config.sqlitePath, redisUrl: config.redisUrl, clusterNodes: config.redisClusterNodes })) satisfies FillResult;
       return { ms: await fillStore(store, copied, message.from, message.to), method: 'store.create, 100 at a time' } satisfies FillResult;
     }
     case 'lookups':

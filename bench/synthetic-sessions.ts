@@ -16,9 +16,20 @@ export interface SessionTemplate {
   tokens: TokenRecord | undefined;
 }
 
-/** The id of synthetic session `i`: 32 base64url characters, like a real id (192 bits). */
+let tagOf: ((sub: string) => string) | undefined;
+
+/**
+ * Makes every synthetic id carry its user's slot tag (`T.<32 characters>`), as the ids of a store
+ * that places sessions by user (`store.newId`, the Redis Cluster store) do. Called once by the server.
+ */
+export function useTaggedIds(tag: (sub: string) => string): void {
+  tagOf = tag;
+}
+
+/** The id of synthetic session `i`: 32 base64url characters, like a real id (192 bits), after its user's tag when {@link useTaggedIds} was called. */
 export function syntheticId(i: number): string {
-  return createHash('sha256').update(`bench-session:${i}`).digest('base64url').slice(0, 32);
+  const random = createHash('sha256').update(`bench-session:${i}`).digest('base64url').slice(0, 32);
+  return tagOf ? `${tagOf(`bench-user-${i}`)}.${random}` : random;
 }
 
 /** Synthetic session `i`, shaped like `template` (a real login's record); its own sub and sid. */

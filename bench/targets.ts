@@ -37,7 +37,7 @@ function specs(run: RunFigures): Spec[] {
     {
       id: 'store-p99-scale',
       label: `store.get p99 at ${sizeLabel(largeSize)} / at ${sizeLabel(smallSize)} stored sessions${run.quick ? ` (--quick: ${sizeLabel(largeSize)}, not 1M)` : ''}`,
-      stores: ['sqlite', 'redis'], op: '<=', target: () => TARGETS.p99ScaleRatio, measured: (s) => s.scale?.p99Ratio,
+      stores: ['sqlite', 'redis', 'redis-cluster'], op: '<=', target: () => TARGETS.p99ScaleRatio, measured: (s) => s.scale?.p99Ratio,
     },
     { id: 'hot-record-bytes', label: 'hot record (store.get): JSON of data + metadata values, bytes', op: '<=', target: () => TARGETS.hotRecordBytes, measured: (s) => s.hotRecord?.totalBytes, format: bytes },
     { id: 'cookie-bytes', label: 'session cookie (Cookie value), bytes', op: '<=', target: () => TARGETS.cookieBytes, measured: (s) => s.wire?.cookieValueBytes, format: bytes },

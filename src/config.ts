@@ -65,12 +65,18 @@ const EnvSchema = z.object({
   SCOPE: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'must be space-separated scope tokens').optional(),
   /** Comma-separated session signing keys, first signs, all verify. Required in production (>= 32 bytes each). */
   SESSION_SECRET: z.string().optional(),
-  /** `sqlite` (default), `redis` or `memory` (tests only). */
-  SESSION_STORE: oneOf(['sqlite', 'redis', 'memory']).default('sqlite'),
+  /** `sqlite` (default), `redis`, `redis-cluster` or `memory` (tests only). */
+  SESSION_STORE: oneOf(['sqlite', 'redis', 'redis-cluster', 'memory']).default('sqlite'),
   /** SQLite file for sessions. Default .data/sessions.sqlite. */
   SESSION_SQLITE_PATH: z.string().min(1, 'must not be empty').optional(),
   /** Redis URL, required when SESSION_STORE=redis, e.g. redis://127.0.0.1:6379. */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** Redis Cluster seed nodes `host:port,host:port`, required when SESSION_STORE=redis-cluster (any nodes; the rest are discovered). */
+  REDIS_CLUSTER_NODES: z.string().regex(/^\s*(?:\[[^\]]+\]|[^:,\s]+):\d{1,5}\s*(?:,\s*(?:\[[^\]]+\]|[^:,\s]+):\d{1,5}\s*)*$/, 'must be host:port,host:port').optional(),
+  /** Replicas that must confirm a login or logout (Redis WAIT) before it is acknowledged, else 503. Default 1 with redis-cluster, 0 with redis. */
+  REDIS_WAIT_REPLICAS: intFrom(0, 16).optional(),
+  /** Milliseconds a login or logout waits for those replicas. Default 500. */
+  REDIS_WAIT_TIMEOUT_MS: intFrom(10, 5000).default(500),
   /** Idle timeout in seconds, renewed by activity. Default 28800 (8 hours). */
   SESSION_IDLE_TIMEOUT: seconds(10).default(8 * 3600),
   /** Absolute session lifetime in seconds. Default 604800 (7 days). */
@@ -130,9 +136,15 @@ export interface Config {
   readonly scope: string;
   /** Session cookie signing keys; the first signs. */
   readonly sessionKeys: readonly string[];
-  readonly sessionStore: 'sqlite' | 'redis' | 'memory';
+  readonly sessionStore: 'sqlite' | 'redis' | 'redis-cluster' | 'memory';
   readonly sqlitePath: string;
   readonly redisUrl: string | undefined;
+  /** Cluster seed nodes, `host:port,...` (SESSION_STORE=redis-cluster). */
+  readonly redisClusterNodes: string | undefined;
+  /** Replicas a login or logout waits for (Redis WAIT); 0: none. */
+  readonly redisWaitReplicas: number;
+  /** Milliseconds. */
+  readonly redisWaitTimeoutMs: number;
   /** Seconds. */
   readonly idleTimeout: number;
   /** Seconds. */
@@ -186,7 +198,8 @@ export const SETTING_EXAMPLES: Readonly<Record<SettingName, string>> = Object.fr
   NODE_ENV: 'production', PORT: '3000', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com',
   CLIENT_ID: 'my-app', CLIENT_SECRET: 'the-client-secret-from-your-idp', RESPONSE_TYPE: 'code', SCOPE: 'openid profile email',
   SESSION_SECRET: '<48 random bytes, base64: openssl rand -base64 48>', SESSION_STORE: 'sqlite',
-  SESSION_SQLITE_PATH: '.data/sessions.sqlite', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_IDLE_TIMEOUT: '28800',
+  SESSION_SQLITE_PATH: '.data/sessions.sqlite', REDIS_URL: 'redis://127.0.0.1:6379',
+  REDIS_CLUSTER_NODES: '10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '500', SESSION_IDLE_TIMEOUT: '28800',
   SESSION_ABSOLUTE_TIMEOUT: '604800', CLOCK_TOLERANCE: '30', TOKEN_REFRESH_SKEW: '60', IDP_TIMEOUT: '5',
   REMOTE_API_URL: 'https://api.example.com', CLIENT_AUTH_METHOD: 'client_secret_post',
   CLIENT_PRIVATE_KEY: '<PEM or JWK JSON; prefer CLIENT_PRIVATE_KEY_FILE>', CLIENT_PRIVATE_KEY_FILE: '<path of the PEM or JWK file, e.g. /run/secrets/client-key.pem>',
@@ -266,6 +279,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(problem('SESSION_SECRET', 'is required when NODE_ENV=production'));
   }
   if (ok('SESSION_STORE', 'REDIS_URL') && e.SESSION_STORE === 'redis' && !e.REDIS_URL) problems.push(problem('REDIS_URL', 'is required when SESSION_STORE=redis'));
+  if (ok('SESSION_STORE', 'REDIS_CLUSTER_NODES') && e.SESSION_STORE === 'redis-cluster' && !e.REDIS_CLUSTER_NODES) problems.push(problem('REDIS_CLUSTER_NODES', 'is required when SESSION_STORE=redis-cluster'));
   // Metrics are for the operator's scraper, never on the port the public reaches.
   if (ok('METRICS_PORT', 'PORT') && e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) problems.push(problem('METRICS_PORT', 'must differ from PORT (metrics are never served on the app\'s port)'));
   // The BFF's own rules (issuer on loopback only over http, origin-only base URL, https in
@@ -306,6 +320,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sessionStore: e.SESSION_STORE,
     sqlitePath: e.SESSION_SQLITE_PATH ?? path.join(e.DATA_DIR, 'sessions.sqlite'),
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisWaitReplicas: e.REDIS_WAIT_REPLICAS ?? (e.SESSION_STORE === 'redis-cluster' ? 1 : 0),
+    redisWaitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS,
     idleTimeout: e.SESSION_IDLE_TIMEOUT,
     absoluteTimeout: e.SESSION_ABSOLUTE_TIMEOUT,
     clockTolerance: e.CLOCK_TOLERANCE,

@@ -156,7 +156,7 @@ test('the dev-idp never imports packages/ or koa-oidc-bff', async (t) => {
 test('the exports map is read from packages/koa-oidc-bff/package.json (self-check)', (t) => {
   t.is(packageJson.name, PACKAGE);
   const allowed = (spec: string) => EXPORTED.some((re) => re.test(spec));
-  for (const spec of ['koa-oidc-bff', 'koa-oidc-bff/stores/memory', 'koa-oidc-bff/stores/sqlite', 'koa-oidc-bff/stores/redis', 'koa-oidc-bff/testing']) t.true(allowed(spec), spec);
+  for (const spec of ['koa-oidc-bff', 'koa-oidc-bff/stores/memory', 'koa-oidc-bff/stores/sqlite', 'koa-oidc-bff/stores/redis', 'koa-oidc-bff/stores/redis-cluster', 'koa-oidc-bff/testing']) t.true(allowed(spec), spec);
   for (const spec of ['koa-oidc-bff/src/bff.ts', 'koa-oidc-bff/dist/index.js', 'koa-oidc-bff/stores', 'koa-oidc-bff/stores/memory.ts', 'koa-oidc-bff/testing/store-contract']) t.false(allowed(spec), spec);
   t.true(exportedSpecifiers({ '.': './i.js', './features/*': './f/*.js' }).some((re) => re.test('koa-oidc-bff/features/x')), 'subpath patterns');
   t.true(exportedSpecifiers({ import: './i.js' }).some((re) => re.test('koa-oidc-bff')), 'a conditions-only map exports the root');

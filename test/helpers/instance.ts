@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createApp, type App } from '../../src/app.ts';
 import { createLogger } from '../../src/log.ts';
+import type { SessionStore } from 'koa-oidc-bff';
 import type { Stack } from './stack.ts';
 
 export interface Instance {
@@ -21,13 +22,15 @@ export interface Instance {
 /**
  * Starts another app instance sharing `stack`'s config, IdP and store. `extend` may add
  * middleware after the app's own (it sees requests no route answered) before it starts serving.
+ * `store` gives it a store of its own (its own connection to the same backend, as another process
+ * would have; the caller closes it).
  */
-export async function startInstance(stack: Stack, extend?: (app: App) => void): Promise<Instance> {
+export async function startInstance(stack: Stack, extend?: (app: App) => void, store: SessionStore = stack.store): Promise<Instance> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const chunks: string[] = [];
   const logger = createLogger({ level: 'info', destination: new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } }) });
-  const app = createApp(stack.config, { store: stack.store, logger });
+  const app = createApp(stack.config, { store, logger });
   extend?.(app);
   server.on('request', app.koa.callback());
   await app.bff.whenReady();

@@ -29,6 +29,26 @@ if (url) {
   const prefix = uniquePrefix('specifics');
   test.after.always(() => deleteKeys(url, prefix));
 
+  test('waitReplicas: a login or logout no replica confirms is refused (503), never acknowledged; without it, as before', async (t) => {
+    // The test Redis has no replica: WAIT 1 answers 0.
+    const careful = await createRedisStore(url, { prefix, waitReplicas: 1, waitTimeoutMs: 50 });
+    const plain = await testRedisStore(url, prefix);
+    t.teardown(async () => {
+      await careful.close();
+      await plain.close();
+    });
+    await t.throwsAsync(careful.create(sampleRecord()), { instanceOf: StoreUnavailableError });
+    const record = sampleRecord();
+    await plain.create(record);
+    await t.throwsAsync(careful.destroy(record.id), { instanceOf: StoreUnavailableError });
+    await t.throwsAsync(careful.destroyBySub(record.sub), { instanceOf: StoreUnavailableError });
+    await t.throwsAsync(careful.destroyBySid(record.sid!), { instanceOf: StoreUnavailableError });
+    t.is(await careful.get(record.id, Date.now()), undefined, 'the write itself happened on the primary');
+    const again = sampleRecord();
+    await plain.create(again);
+    t.not(await plain.get(again.id, Date.now()), undefined);
+  });
+
   test('the session key expires with the session, and touch moves the expiry', async (t) => {
     const store = await testRedisStore(url, prefix);
     t.teardown(() => store.close());

@@ -38,6 +38,8 @@ const examples: [string, Record<string, string>, string, RegExp][] = [
   ['NODE_ENV=production on a public http:// BASE_URL', { ...PRODUCTION, BASE_URL: 'http://app.example.com', SESSION_SECRET: 'y'.repeat(40) }, 'BASE_URL', /https:\/\/ in production/],
   ['an http:// issuer off loopback', { ISSUER_BASE_URL: 'http://login.example.com' }, 'ISSUER_BASE_URL', /only on a loopback host/],
   ['SESSION_STORE=redis without REDIS_URL', { SESSION_STORE: 'redis' }, 'REDIS_URL', /is required when SESSION_STORE=redis/],
+  ['SESSION_STORE=redis-cluster without REDIS_CLUSTER_NODES', { SESSION_STORE: 'redis-cluster' }, 'REDIS_CLUSTER_NODES', /is required when SESSION_STORE=redis-cluster/],
+  ['REDIS_CLUSTER_NODES that is not host:port', { SESSION_STORE: 'redis-cluster', REDIS_CLUSTER_NODES: 'redis://a:1' }, 'REDIS_CLUSTER_NODES', /must be host:port,host:port/],
   ['an unknown NODE_ENV', { NODE_ENV: 'prod' }, 'NODE_ENV', /must be one of development, test, production/],
   ['IDP_TIMEOUT=0', { IDP_TIMEOUT: '0' }, 'IDP_TIMEOUT', /must be at least 1/],
   ['an idle timeout above the absolute one', { SESSION_IDLE_TIMEOUT: '7200', SESSION_ABSOLUTE_TIMEOUT: '3600' }, 'SESSION_IDLE_TIMEOUT', /must not exceed SESSION_ABSOLUTE_TIMEOUT/],

@@ -69,7 +69,7 @@ export interface SessionState {
 
 const STATE = new WeakMap<Koa.Context, SessionState>();
 /** Requests whose next save creates a login, with the token record and IdP session id to store beside it. */
-const CREATING = new WeakMap<Koa.Context, { tokens: TokenRecord | undefined; sid: string | undefined }>();
+const CREATING = new WeakMap<Koa.Context, { tokens: TokenRecord | undefined; sid: string | undefined; sub: string | undefined }>();
 /** Safe requests: the hot record loaded by the lean path, and whether the request ended the session. */
 const LEAN = new WeakMap<Koa.Context, { data: Record<string, unknown> | undefined; ended: boolean }>();
 /** Methods that never change state (RFC 9110 9.2.1): their requests take the lean path. */
@@ -131,9 +131,10 @@ export function assertSessionLoaded(ctx: Koa.Context): void {
  * Marks that the next save of this request's session creates a new record (a login), stored
  * together with `tokens` (the session's token record) in one store call.
  * @param sid the IdP session id (`sid` claim), indexed for back-channel logout.
+ * @param sub the user's `sub`: the new session id comes from the store's `newId(sub)` when it has one.
  */
-export function markSessionCreation(ctx: Koa.Context, tokens?: TokenRecord, sid?: string): void {
-  CREATING.set(ctx, { tokens, sid });
+export function markSessionCreation(ctx: Koa.Context, tokens?: TokenRecord, sid?: string, sub?: string): void {
+  CREATING.set(ctx, { tokens, sid, sub });
 }
 
 /** 192 random bits, base64url: short enough to keep the cookie under 100 bytes, far beyond guessing. */
@@ -303,7 +304,11 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
       key: options.cookieName,
       store: adapter,
       externalKey,
-      genid: newSessionId,
+      // A login's id from the store when it places sessions by user (Redis Cluster); else random.
+      genid: (ctx?: Koa.Context) => {
+        const sub = ctx && CREATING.get(ctx)?.sub;
+        return sub !== undefined && store.newId ? store.newId(sub) : newSessionId();
+      },
       maxAge: absoluteMs,
       httpOnly: true,
       signed: false,
@@ -369,7 +374,8 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
     if (previous) await store.destroy(previous);
     const t = now();
     const record: SessionRecord = {
-      id: newSessionId(),
+      // From the store when it places sessions by user (Redis Cluster); else 192 random bits.
+      id: store.newId ? store.newId(login.sub) : newSessionId(),
       sub: login.sub,
       sid: login.sid,
       createdAt: t,

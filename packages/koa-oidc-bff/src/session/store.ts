@@ -39,8 +39,15 @@ export type TokenRecord = Record<string, unknown>;
  * (with `StoreUnavailableError` from store-errors.ts, a 503).
  */
 export interface SessionStore {
-  /** Human-readable name (`memory`, `sqlite`, `redis`) for logs and readiness. */
+  /** Human-readable name (`memory`, `sqlite`, `redis`, `redis-cluster`) for logs and readiness. */
   readonly kind: string;
+  /**
+   * Optional: a fresh, unguessable session id for a login of `sub`, for stores that place a
+   * session by its user (the Redis Cluster store puts the user's hash-slot tag in the id, so the
+   * session and its user's index share a slot). Without it the BFF makes 192 random bits. A store
+   * that has it accepts in `create` only ids it made for that record's `sub`.
+   */
+  newId?(sub: string): string;
   /** The live record for `id`, or undefined when missing or expired. */
   get(id: string, now: number): Promise<SessionRecord | undefined>;
   /** Inserts a new record (a login), with its token record when given, in one atomic step. */

@@ -26,7 +26,27 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /** Milliseconds to wait for the first connection before returning the store anyway. Default 2000. */
   startupWaitMs?: number;
+  /**
+   * Replicas that must confirm a login or an ended session (Redis `WAIT`) before the store reports
+   * it done; when fewer confirm within {@link waitTimeoutMs} the call rejects with
+   * `StoreUnavailableError` (a 503) instead of acknowledging a write a failover could lose.
+   * Default 0 (no wait): set 1 for a Redis with replicas (Sentinel) that fails over.
+   */
+  waitReplicas?: number;
+  /** Milliseconds `WAIT` may take; keep it below {@link timeoutMs}. Default 500. */
+  waitTimeoutMs?: number;
   logger?: Logger;
+}
+
+/**
+ * Confirms that `replicas` replicas hold every write sent so far on `client`'s connection (Redis
+ * `WAIT`, which itself waits at most `timeoutMs`).
+ * @throws Error when fewer confirm in time (the store turns it into a 503).
+ */
+export async function confirmReplicas(client: { wait(replicas: number, timeoutMs: number): Promise<number> }, replicas: number, timeoutMs: number): Promise<void> {
+  if (replicas <= 0) return;
+  const confirmed = await client.wait(replicas, timeoutMs);
+  if (confirmed < replicas) throw new Error(`WAIT: ${confirmed} of ${replicas} replicas confirmed within ${timeoutMs} ms`);
 }
 
 /** The Redis store; `client` is exposed for tests and diagnostics. */
@@ -35,7 +55,7 @@ export interface RedisSessionStore extends SessionStore {
   readonly prefix: string;
 }
 
-type Args = (string | number)[];
+export type Args = (string | number)[];
 interface Scripts {
   bffCreate(...args: Args): Promise<number>;
   bffUpdate(...args: Args): Promise<number>;
@@ -47,6 +67,30 @@ interface Scripts {
 }
 
 const DATA = 'd:';
+
+/**
+ * The hash fields of a session record as the Redis stores keep it (`sub`, `ca`, `ls`, `ie`, `ae`,
+ * `ua`, `sid` when known, and `d:<key>` JSON per data key), with its key and index lifetimes (ms).
+ */
+export function recordFields(r: SessionRecord): { fields: Args; ttl: number; indexTtl: number } {
+  const fields: Args = ['sub', r.sub, 'ca', r.createdAt, 'ls', r.lastSeenAt, 'ie', r.idleExpiresAt, 'ae', r.absoluteExpiresAt, 'ua', r.userAgent];
+  if (r.sid !== undefined) fields.push('sid', r.sid);
+  for (const [key, value] of Object.entries(r.data)) if (value !== undefined) fields.push(DATA + key, JSON.stringify(value));
+  const ttl = Math.max(1, Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt);
+  const indexTtl = Math.max(1, r.absoluteExpiresAt - r.lastSeenAt);
+  return { fields, ttl, indexTtl };
+}
+
+/** The `d:<key>` hash field names for the top-level data keys `set` (with JSON values) and `remove`, as UPDATE takes them. */
+export function updateArgs(set: Record<string, unknown>, remove: readonly string[]): Args {
+  const pairs: Args = [];
+  const removed = [...remove];
+  for (const [key, value] of Object.entries(set)) {
+    if (value === undefined) removed.push(key);
+    else pairs.push(DATA + key, JSON.stringify(value));
+  }
+  return [pairs.length / 2, ...pairs, ...removed.map((k) => DATA + k)];
+}
 
 /** ioredis settings for fast failure and endless reconnection (see the module comment). */
 export function redisClientOptions(timeoutMs: number): RedisOptions {
@@ -72,6 +116,10 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   const prefix = options.prefix ?? 'bff:';
   const logger = options.logger;
   const timeoutMs = options.timeoutMs ?? 1000;
+  const waitReplicas = options.waitReplicas ?? 0;
+  const waitTimeoutMs = options.waitTimeoutMs ?? 500;
+  // One connection: WAIT covers the write sent just before it on that same connection.
+  const replicated = () => confirmReplicas(redis, waitReplicas, waitTimeoutMs);
   const redis = new Redis(url, redisClientOptions(timeoutMs)) as Redis & Scripts;
   const connection = readiness(redis);
   let down = false;
@@ -108,13 +156,10 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     prefix,
     get: (id, now) => run(async () => fromHash(id, await redis.hgetall(sessionKey(id)), now)),
     create: (r, tokens) => run(async () => {
-      const fields: Args = ['sub', r.sub, 'ca', r.createdAt, 'ls', r.lastSeenAt, 'ie', r.idleExpiresAt, 'ae', r.absoluteExpiresAt, 'ua', r.userAgent];
-      if (r.sid !== undefined) fields.push('sid', r.sid);
-      for (const [key, value] of Object.entries(r.data)) if (value !== undefined) fields.push(DATA + key, JSON.stringify(value));
-      const ttl = Math.max(1, Math.min(r.idleExpiresAt, r.absoluteExpiresAt) - r.lastSeenAt);
-      const indexTtl = Math.max(1, r.absoluteExpiresAt - r.lastSeenAt);
+      const { fields, ttl, indexTtl } = recordFields(r);
       const key = sessionKey(r.id);
       await redis.bffCreate(key, subKey(r.sub), r.sid === undefined ? key : sidKey(r.sid), tokensKey(r.id), r.id, ttl, r.absoluteExpiresAt, r.lastSeenAt, indexTtl, tokens ? JSON.stringify(tokens) : '', ...fields);
+      await replicated();
     }),
     getTokens: (id, now) => run(async () => {
       // One round trip: the session's expiry times (a record past them is over, whatever its TTL) and the tokens.
@@ -126,20 +171,13 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       return JSON.parse(json) as TokenRecord;
     }),
     setTokens: (id, tokens) => run(async () => (await redis.bffSetTokens(sessionKey(id), tokensKey(id), JSON.stringify(tokens))) === 1),
-    update: (id, set, remove = []) => run(async () => {
-      const pairs: Args = [];
-      const removed = [...remove];
-      for (const [key, value] of Object.entries(set)) {
-        if (value === undefined) removed.push(key);
-        else pairs.push(DATA + key, JSON.stringify(value));
-      }
-      return (await redis.bffUpdate(sessionKey(id), pairs.length / 2, ...pairs, ...removed.map((k) => DATA + k))) === 1;
-    }),
+    update: (id, set, remove = []) => run(async () => (await redis.bffUpdate(sessionKey(id), ...updateArgs(set, remove))) === 1),
     touch: (id, lastSeenAt, idleExpiresAt) => run(async () => {
       await redis.bffTouch(sessionKey(id), tokensKey(id), lastSeenAt, idleExpiresAt);
     }),
     destroy: (id) => run(async () => {
       await redis.bffDestroy(prefix, id);
+      await replicated();
     }),
     // Session keys expire with their session: counting them (SCAN, sampled every 30 s at most) counts live ones.
     countLive: () => run(async () => {
@@ -165,10 +203,20 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       if (vanished.length > 0) await redis.zrem(subKey(sub), ...vanished);
       return records.sort((a, b) => b.createdAt - a.createdAt);
     }),
-    destroyBySub: (sub, exceptId) => run(() => redis.bffDestroyIndexed(subKey(sub), prefix, exceptId ?? '')),
-    destroyBySid: (sid) => run(() => redis.bffDestroyIndexed(sidKey(sid), prefix, '')),
+    destroyBySub: (sub, exceptId) => run(async () => {
+      const n = await redis.bffDestroyIndexed(subKey(sub), prefix, exceptId ?? '');
+      await replicated();
+      return n;
+    }),
+    destroyBySid: (sid) => run(async () => {
+      const n = await redis.bffDestroyIndexed(sidKey(sid), prefix, '');
+      await replicated();
+      return n;
+    }),
+    // Replicated like the other writes: a failover must not bring back silent sign-in for an ended session.
     addTombstone: (id, ttlSeconds) => run(async () => {
       await redis.set(`${prefix}x:${id}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+      await replicated();
     }),
     hasTombstone: (id) => run(async () => (await redis.exists(`${prefix}x:${id}`)) === 1),
     claimOnce: (key, ttlSeconds) => run(async () => (await redis.set(`${prefix}c:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'),
@@ -192,7 +240,7 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
 }
 
 /** The record stored in `hash` (an HGETALL reply), or undefined when missing or expired at `now`. */
-function fromHash(id: string, hash: Record<string, string>, now: number): SessionRecord | undefined {
+export function fromHash(id: string, hash: Record<string, string>, now: number): SessionRecord | undefined {
   if (hash.ls === undefined) return undefined;
   const record: SessionRecord = {
     id,
@@ -212,8 +260,8 @@ function fromHash(id: string, hash: Record<string, string>, now: number): Sessio
   return record;
 }
 
-/** Tracks whether `redis` is ready, with one shared promise (no listener per waiting request). */
-function readiness(redis: Redis): { wait(ms: number): Promise<void> } {
+/** Tracks whether `redis` (a client or a cluster) is ready, with one shared promise (no listener per waiting request). */
+export function readiness(redis: { on(event: string, listener: () => void): unknown; readonly status: string }): { wait(ms: number): Promise<void> } {
   let ready!: Promise<void>;
   let markReady!: () => void;
   let settled = false;

@@ -12,13 +12,15 @@ import type { Telemetry } from './telemetry.ts';
 const OPS = ['get', 'create', 'getTokens', 'setTokens', 'update', 'touch', 'destroy', 'listBySub', 'destroyBySub', 'destroyBySid', 'claimOnce', 'addTombstone', 'hasTombstone', 'tryLock', 'ping', 'countLive'] as const;
 type Op = (typeof OPS)[number];
 
-/** Wraps `store`; the wrapper has the same `kind` and methods (`countLive` only when the store has it). */
+/** Wraps `store`; the wrapper has the same `kind` and methods (`countLive` and `newId` only when the store has them). */
 export function instrumentStore(store: SessionStore, t: Telemetry): SessionStore {
   const out: Record<string, unknown> = { kind: store.kind, close: () => store.close() };
   for (const op of OPS) {
     const fn = store[op] as ((...args: unknown[]) => Promise<unknown>) | undefined;
     if (typeof fn === 'function') out[op] = timed(op, fn.bind(store), store.kind, t);
   }
+  // Not an operation (no I/O), but a store that makes its own ids (Redis Cluster) must keep making them.
+  if (typeof store.newId === 'function') out.newId = store.newId.bind(store);
   return out as unknown as SessionStore;
 }
 

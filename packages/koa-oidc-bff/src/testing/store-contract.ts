@@ -127,6 +127,19 @@ const storedOf = (store: SessionStore, sub: string) => store.listBySub(sub, 0);
 /** The stored token record of `id`, expired or not (see {@link storedOf}). */
 const storedTokensOf = (store: SessionStore, id: string) => store.getTokens(id, 0);
 
+/**
+ * {@link sampleRecord} for `store`: a store that makes its own ids ({@link SessionStore.newId})
+ * gets one made for the record's `sub` (unless `overrides` names the id).
+ */
+export function recordFor(store: SessionStore, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const r = sampleRecord(overrides);
+  if (!('id' in overrides) && store.newId) r.id = store.newId(r.sub);
+  return r;
+}
+
+/** An id no session has, shaped as `store`'s own ids. */
+const unknownId = (store: SessionStore) => store.newId?.(`nobody-${randomUUID()}`) ?? newSessionId();
+
 async function eventually(check: () => Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {
   const deadline = Date.now() + limitMs;
   while (!(await check())) {
@@ -156,10 +169,10 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
     });
 
   it('returns what was created, unchanged', async (store) => {
-    const r = sampleRecord();
+    const r = recordFor(store);
     await store.create(r);
     assert.deepEqual(await store.get(r.id, Date.now()), expected(r), 'get after create');
-    const noSid = sampleRecord({ sid: undefined });
+    const noSid = recordFor(store, { sid: undefined });
     await store.create(noSid);
     assert.deepEqual((await store.get(noSid.id, Date.now()))?.sid, undefined, 'a record without sid');
   });
@@ -167,41 +180,41 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   it('keeps a large claim set', async (store) => {
     const claims = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`claim_${i}`, `value ${i} ${'x'.repeat(100)}`]));
     const tokens = sampleTokens({ claims });
-    const r = sampleRecord();
+    const r = recordFor(store);
     await store.create(r, tokens);
     assert.deepEqual(await store.getTokens(r.id, Date.now()), tokens, 'large claims in the token record, from create');
     const more = { ...claims, claim_0: 'changed', extra: [claims] };
     assert.equal(await store.setTokens(r.id, sampleTokens({ claims: more })), true, 'setTokens of a large record');
     assert.deepEqual((await store.getTokens(r.id, Date.now()))?.claims, more, 'large claims in the token record, from setTokens');
     // The hot record is small in practice, but the store must not limit its size either.
-    const large = sampleRecord({ data: { large: claims } });
+    const large = recordFor(store, { data: { large: claims } });
     await store.create(large);
     assert.deepEqual((await store.get(large.id, Date.now()))?.data, { large: claims }, 'large data');
   });
 
   it('knows nothing of unknown ids', async (store) => {
-    assert.equal(await store.get(newSessionId(), Date.now()), undefined, 'unknown id');
-    assert.equal(await store.update(newSessionId(), { a: 1 }), false, 'update of an unknown id');
-    assert.equal(await store.getTokens(newSessionId(), Date.now()), undefined, 'tokens of an unknown id');
-    const ghost = newSessionId();
+    assert.equal(await store.get(unknownId(store), Date.now()), undefined, 'unknown id');
+    assert.equal(await store.update(unknownId(store), { a: 1 }), false, 'update of an unknown id');
+    assert.equal(await store.getTokens(unknownId(store), Date.now()), undefined, 'tokens of an unknown id');
+    const ghost = unknownId(store);
     assert.equal(await store.setTokens(ghost, sampleTokens()), false, 'setTokens of an unknown id');
     assert.equal(await storedTokensOf(store, ghost), undefined, 'setTokens of an unknown id stored tokens');
     assert.equal(await store.get(ghost, Date.now()), undefined, 'setTokens of an unknown id created a session');
   });
 
   it('never returns a record past its idle or absolute expiry', async (store) => {
-    const r = sampleRecord();
+    const r = recordFor(store);
     await store.create(r);
     assert.notEqual(await store.get(r.id, r.idleExpiresAt - 1), undefined, 'live just before idle expiry');
     assert.equal(await store.get(r.id, r.idleExpiresAt), undefined, 'gone at idle expiry');
-    const capped = sampleRecord({ idleExpiresAt: Date.now() + 120_000, absoluteExpiresAt: Date.now() + 60_000 });
+    const capped = recordFor(store, { idleExpiresAt: Date.now() + 120_000, absoluteExpiresAt: Date.now() + 60_000 });
     await store.create(capped);
     assert.equal(await store.get(capped.id, capped.absoluteExpiresAt), undefined, 'gone at absolute expiry even if idle is later');
     assert.equal((await store.listBySub(r.sub, r.idleExpiresAt)).length, 0, 'listBySub excludes expired');
   });
 
   it('update replaces and removes top-level keys, leaving the others', async (store) => {
-    const r = sampleRecord();
+    const r = recordFor(store);
     await store.create(r);
     assert.equal(await store.update(r.id, { returnTo: '/elsewhere?a=1', extra: { a: [1] }, loginState: undefined }, ['csrfSecret']), true, 'update returns true');
     const data = (await store.get(r.id, Date.now()))!.data;
@@ -213,7 +226,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   });
 
   it('concurrent updates of different keys are all kept', async (store) => {
-    const r = sampleRecord();
+    const r = recordFor(store);
     await store.create(r);
     await Promise.all(Array.from({ length: 25 }, (_, i) => store.update(r.id, { [`k${i}`]: i })));
     const data = (await store.get(r.id, Date.now()))!.data;
@@ -223,7 +236,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   it('update and touch racing a destroy never resurrect the session', async (store) => {
     for (let round = 0; round < 15; round++) {
       const t0 = Date.now();
-      const r = sampleRecord({ createdAt: t0, lastSeenAt: t0 });
+      const r = recordFor(store, { createdAt: t0, lastSeenAt: t0 });
       await store.create(r);
       const ops: Promise<unknown>[] = [];
       for (let i = 0; i < 6; i++) {
@@ -239,21 +252,21 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
 
   it('touch renews the idle expiry of an existing record only, and never moves it back', async (store) => {
     const t0 = Date.now();
-    const r = sampleRecord({ createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 10_000 });
+    const r = recordFor(store, { createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 10_000 });
     await store.create(r);
     await store.touch(r.id, t0 + 5_000, t0 + 15_000);
     const touched = await store.get(r.id, t0 + 12_000);
     assert.deepEqual([touched?.lastSeenAt, touched?.idleExpiresAt], [t0 + 5_000, t0 + 15_000], 'renewed');
     await store.touch(r.id, t0 + 4_000, t0 + 14_000);
     assert.deepEqual((await store.get(r.id, t0))?.lastSeenAt, t0 + 5_000, 'an older touch is ignored');
-    const ghost = newSessionId();
+    const ghost = unknownId(store);
     await store.touch(ghost, t0 + 1, t0 + 60_000);
     assert.equal(await store.get(ghost, t0), undefined, 'touch created a record');
   });
 
   it('touch and update of one session both take effect', async (store) => {
     const t0 = Date.now();
-    const r = sampleRecord({ createdAt: t0, lastSeenAt: t0 });
+    const r = recordFor(store, { createdAt: t0, lastSeenAt: t0 });
     await store.create(r);
     await Promise.all([store.touch(r.id, t0 + 1000, t0 + 61_000), store.update(r.id, { returnTo: '/refreshed' })]);
     const got = (await store.get(r.id, t0))!;
@@ -263,9 +276,9 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   it('lists the live sessions of one user, newest first', async (store) => {
     const t0 = Date.now();
     const sub = `sub-${randomUUID()}`;
-    const [a, b, c] = [t0 - 2000, t0 - 1000, t0].map((createdAt) => sampleRecord({ sub, createdAt }));
-    const expired = sampleRecord({ sub, createdAt: t0 - 3000, idleExpiresAt: t0 + 1000 });
-    for (const r of [b!, a!, c!, expired, sampleRecord()]) await store.create(r);
+    const [a, b, c] = [t0 - 2000, t0 - 1000, t0].map((createdAt) => recordFor(store, { sub, createdAt }));
+    const expired = recordFor(store, { sub, createdAt: t0 - 3000, idleExpiresAt: t0 + 1000 });
+    for (const r of [b!, a!, c!, expired, recordFor(store)]) await store.create(r);
     assert.deepEqual((await store.listBySub(sub, t0 + 2000)).map((r) => r.id), [c!.id, b!.id, a!.id], 'order and filter');
     assert.deepEqual((await store.listBySub(sub, t0 + 2000))[0], expected(c!), 'full records');
     await store.destroy(b!.id);
@@ -275,8 +288,8 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
 
   it('destroyBySub ends every session of a user but the one kept', async (store) => {
     const sub = `sub-${randomUUID()}`;
-    const mine = [sampleRecord({ sub }), sampleRecord({ sub }), sampleRecord({ sub })];
-    const other = sampleRecord();
+    const mine = [recordFor(store, { sub }), recordFor(store, { sub }), recordFor(store, { sub })];
+    const other = recordFor(store);
     for (const r of [...mine, other]) await store.create(r);
     assert.equal(await store.destroyBySub(sub, mine[1]!.id), 2, 'count');
     assert.deepEqual((await store.listBySub(sub, Date.now())).map((r) => r.id), [mine[1]!.id], 'kept one');
@@ -289,9 +302,9 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   it('destroyBySid ends the sessions of one IdP session only', async (store) => {
     const sub = `sub-${randomUUID()}`;
     const sid = `sid-${randomUUID()}`;
-    const bound = [sampleRecord({ sub, sid }), sampleRecord({ sid })];
-    const sameUserOtherSid = sampleRecord({ sub });
-    const noSid = sampleRecord({ sub, sid: undefined });
+    const bound = [recordFor(store, { sub, sid }), recordFor(store, { sid })];
+    const sameUserOtherSid = recordFor(store, { sub });
+    const noSid = recordFor(store, { sub, sid: undefined });
     for (const r of [...bound, sameUserOtherSid, noSid]) await store.create(r);
     assert.equal(await store.destroyBySid(sid), 2, 'count');
     for (const r of bound) assert.equal(await store.get(r.id, Date.now()), undefined, 'bound session ended');
@@ -300,7 +313,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   });
 
   it('keeps the token record apart: getTokens returns it, get and listBySub never include it', async (store) => {
-    const r = sampleRecord();
+    const r = recordFor(store);
     const tokens = sampleTokens();
     await store.create(r, tokens);
     assert.deepEqual(await store.getTokens(r.id, Date.now()), asJson(tokens), 'getTokens after create');
@@ -311,7 +324,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   });
 
   it('a session created without tokens has no token record', async (store) => {
-    const r = sampleRecord();
+    const r = recordFor(store);
     await store.create(r);
     assert.equal(await store.getTokens(r.id, Date.now()), undefined, 'getTokens of a session without tokens');
     assert.equal(await storedTokensOf(store, r.id), undefined, 'nothing stored');
@@ -319,13 +332,13 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   });
 
   it('setTokens replaces the whole token record of a live session', async (store) => {
-    const r = sampleRecord();
+    const r = recordFor(store);
     const first = sampleTokens();
     await store.create(r, first);
     const { refreshToken: _, ...second } = sampleTokens({ accessTokenExpiresAt: 1_900_000_600, claims: { sub: r.sub } });
     assert.equal(await store.setTokens(r.id, second), true, 'setTokens returns true');
     assert.deepEqual(await store.getTokens(r.id, Date.now()), second, 'replaced, not merged: the old refreshToken and claims are gone');
-    const bare = sampleRecord();
+    const bare = recordFor(store);
     await store.create(bare);
     const late = sampleTokens();
     assert.equal(await store.setTokens(bare.id, late), true, 'setTokens on a session created without tokens');
@@ -333,7 +346,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   });
 
   it('setTokens after destroy writes nothing: tokens never resurrect a session', async (store) => {
-    const r = sampleRecord();
+    const r = recordFor(store);
     await store.create(r, sampleTokens());
     await store.destroy(r.id);
     assert.equal(await store.setTokens(r.id, sampleTokens()), false, 'setTokens reports the session gone');
@@ -346,7 +359,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   it('setTokens racing a destroy never resurrects the session or its tokens', async (store) => {
     for (let round = 0; round < 15; round++) {
       const t0 = Date.now();
-      const r = sampleRecord({ createdAt: t0, lastSeenAt: t0 });
+      const r = recordFor(store, { createdAt: t0, lastSeenAt: t0 });
       await store.create(r, sampleTokens());
       const ops: Promise<unknown>[] = [];
       for (let i = 0; i < 6; i++) {
@@ -364,11 +377,11 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   it('destroy, destroyBySub and destroyBySid remove the token record too', async (store) => {
     const sub = `sub-${randomUUID()}`;
     const sid = `sid-${randomUUID()}`;
-    const single = sampleRecord();
-    const bySid = sampleRecord({ sid });
-    const bySub = [sampleRecord({ sub }), sampleRecord({ sub })];
-    const kept = sampleRecord({ sub });
-    const other = sampleRecord();
+    const single = recordFor(store);
+    const bySid = recordFor(store, { sid });
+    const bySub = [recordFor(store, { sub }), recordFor(store, { sub })];
+    const kept = recordFor(store, { sub });
+    const other = recordFor(store);
     const tokens = new Map<string, TokenRecord>();
     for (const r of [single, bySid, ...bySub, kept, other]) {
       tokens.set(r.id, sampleTokens());
@@ -380,7 +393,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
     for (const [how, r] of [['destroy', single], ['destroyBySid', bySid], ['destroyBySub', bySub[0]!], ['destroyBySub', bySub[1]!]] as const) {
       assert.equal(await storedTokensOf(store, r.id), undefined, `${how}: token record left behind`);
       // A record under the same id again (ids never repeat in practice) must not find the old tokens.
-      await store.create(sampleRecord({ id: r.id }));
+      await store.create(recordFor(store, { id: r.id, sub: r.sub }));
       assert.equal(await store.getTokens(r.id, Date.now()), undefined, `${how}: old tokens attached to a new session of the same id`);
     }
     assert.deepEqual(await store.getTokens(kept.id, Date.now()), tokens.get(kept.id), 'the kept session keeps its tokens');
@@ -389,12 +402,12 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
 
   it('getTokens never returns the tokens of a session past its idle or absolute expiry', async (store) => {
     const t0 = Date.now();
-    const r = sampleRecord({ createdAt: t0, lastSeenAt: t0 });
+    const r = recordFor(store, { createdAt: t0, lastSeenAt: t0 });
     const tokens = sampleTokens();
     await store.create(r, tokens);
     assert.deepEqual(await store.getTokens(r.id, r.idleExpiresAt - 1), tokens, 'live just before idle expiry');
     assert.equal(await store.getTokens(r.id, r.idleExpiresAt), undefined, 'gone at idle expiry');
-    const capped = sampleRecord({ idleExpiresAt: t0 + 120_000, absoluteExpiresAt: t0 + 60_000 });
+    const capped = recordFor(store, { idleExpiresAt: t0 + 120_000, absoluteExpiresAt: t0 + 60_000 });
     await store.create(capped, sampleTokens());
     assert.equal(await store.getTokens(capped.id, capped.absoluteExpiresAt), undefined, 'gone at absolute expiry even if idle is later');
     await store.touch(r.id, t0 + 5_000, t0 + 120_000);
@@ -403,7 +416,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
   });
 
   it('update of hot keys leaves the token record untouched, and setTokens the hot record', async (store) => {
-    const r = sampleRecord();
+    const r = recordFor(store);
     const tokens = sampleTokens();
     await store.create(r, tokens);
     assert.equal(await store.update(r.id, { returnTo: '/elsewhere', extra: 1 }, ['loginState']), true, 'update returns true');
@@ -466,8 +479,8 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
     const t0 = Date.now();
     const sub = `sub-${randomUUID()}`;
     // Long enough for create + touch to land before the first expiry even on a loaded machine.
-    const short = sampleRecord({ sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
-    const renewed = sampleRecord({ sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
+    const short = recordFor(store, { sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
+    const renewed = recordFor(store, { sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
     await store.create(short);
     await store.create(renewed);
     await store.touch(renewed.id, t0 + 1, t0 + 60_000);
@@ -479,8 +492,8 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
     const t0 = Date.now();
     const sub = `sub-${randomUUID()}`;
     // As above: the touch lands well before the first expiry; only then is real time waited for.
-    const short = sampleRecord({ sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
-    const renewed = sampleRecord({ sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
+    const short = recordFor(store, { sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
+    const renewed = recordFor(store, { sub, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 3000 });
     const tokens = sampleTokens();
     await store.create(short, sampleTokens());
     await store.create(renewed, tokens);

@@ -47,9 +47,11 @@ if ('missing' in chromium) {
       t.is(await rows.count(), 2);
       t.is(await page.locator('#sessions tr[data-current="true"]').count(), 1);
 
+      // "End" asks first, in a <dialog>; the dialog's "End session" posts the form.
+      await page.locator('#sessions tr:not([data-current])').getByRole('button', { name: 'End', exact: true }).click();
       const [ended] = await Promise.all([
         page.waitForResponse((r) => r.request().method() === 'POST' && /\/sessions\/[^/]+\/end$/.test(new URL(r.url()).pathname)),
-        page.locator('#sessions tr:not([data-current]) button', { hasText: 'End' }).click(),
+        page.getByRole('dialog', { name: 'End this session?' }).getByRole('button', { name: 'End session' }).click(),
       ]);
       t.is(ended.status(), 200, 'htmx got the refreshed list');
       await page.getByTestId('sessions-notice').waitFor();

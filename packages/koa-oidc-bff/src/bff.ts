@@ -1,25 +1,26 @@
 /**
  * `createBff(options)`: the whole OpenID Connect backend-for-frontend as Koa middleware. It
  * composes, in request order: the package's answers to failed requests (unauthenticated contract)
- * → the session (koa-session over a SessionStore, cookie signed with the package's own keys) →
- * the API header guard → its routes (login, callback, logout, session, back-channel logout).
+ * → the Fetch Metadata guard (cross-site writes refused) → the session (koa-session over a
+ * SessionStore, cookie signed with the package's own keys) → the API header guard → its routes (login, callback, logout, session, back-channel logout).
  */
-import type { FetchImplementation } from 'jose';
 import type Koa from 'koa';
 import compose from 'koa-compose';
-import { AppError, AuthRequiredError, ForbiddenError } from './errors.ts';
+import { AppError, AuthRequiredError } from './errors.ts';
 import { AuthEvents, type AuthEvent, type AuthEventListener } from './events.ts';
 import { answerErrors } from './http/answers.ts';
-import { csrfToken, isSameOrigin, requireApiHeader, verifyFormRequest } from './http/csrf.ts';
+import { csrfToken, isSameOrigin, originRefused, requireApiHeader, verifyFormRequest } from './http/csrf.ts';
 import { formBody } from './http/body.ts';
+import { refuseCrossSiteWrites } from './http/fetch-metadata.ts';
 import { silentLogger } from './log.ts';
+import { LoginRateLimiter } from './login/rate-limit.ts';
 import { authRoutes as authRouter } from './login/routes.ts';
 import { TransactionCookies } from './login/transaction-cookies.ts';
 import { TransactionCodec } from './login/transaction.ts';
 import { backchannelRoutes } from './logout/backchannel-route.ts';
 import { authRouteSet } from './login/return-to.ts';
 import { createOidcClient } from './oidc/oidc.ts';
-import { resolveOptions, type BffOptions } from './options.ts';
+import { resolveOptions, type BffOptions, type RedisClientLike } from './options.ts';
 import { CookieSigner } from './session/cookie-signature.ts';
 import { requireUser, returnToFor } from './session/require-user.ts';
 import { checkRequirement, stepUpGuard, type StepUpRequirement } from './session/step-up.ts';
@@ -60,7 +61,9 @@ export interface BffReadiness {
 export interface Bff {
   /**
    * The middleware to `app.use` before the routes it protects: answers for failed requests
-   * (401/302/`HX-Redirect`), the session, the API header guard and the package's routes.
+   * (401/302/`HX-Redirect`), the Fetch Metadata guard (403 for a cross-site POST/PUT/PATCH/DELETE
+   * outside the callback and back-channel routes), the session, the API header guard and the
+   * package's routes.
    */
   middleware(): Koa.Middleware;
   /**
@@ -172,6 +175,19 @@ export function createBff(options: BffOptions): Bff {
     onDiscoveryError: (err, retryInMs) => logger.warn({ event: 'discovery.failed', issuer: o.issuer.href, err: String(err), cause: causeOf(err), retryInMs }, 'IdP discovery failed; retrying'),
     onDiscovered: () => logger.info({ event: 'discovery.succeeded', issuer: o.issuer.href }, 'IdP discovery succeeded'),
     instrumentFetch: telemetryOn ? (nameOf) => idpFetch(telemetry, nameOf) : undefined,
+    now,
+    onJwksFetch: (info) => {
+      if (info.reason === 'failed') logger.warn({ event: 'jwks.fetch_failed', cause: info.cause }, 'the IdP signing keys (JWKS) could not be fetched');
+      else logger.info({ event: 'jwks.fetched', reason: info.reason, keys: info.keys }, 'IdP signing keys (JWKS) fetched');
+    },
+  });
+  // The store's own Redis connection, when it has one, shares the per-IP login limit between instances.
+  const { client: storeRedis, prefix: storePrefix } = rawStore as { client?: RedisClientLike; prefix?: unknown };
+  const loginLimiter = new LoginRateLimiter({
+    perIpPerMinute: o.loginRateLimit.perIpPerMinute,
+    perInstancePerSecond: o.loginRateLimit.perInstancePerSecond,
+    redis: o.loginRateLimit.redis ?? ((rawStore.kind === 'redis' || rawStore.kind === 'redis-cluster') && typeof storeRedis?.evalsha === 'function' ? storeRedis : undefined),
+    keyPrefix: typeof storePrefix === 'string' ? storePrefix : 'bff:',
   });
   const sessionLayer = createSessionLayer({
     // koa-session saves only the hot record; tokens live in the token record (refresher writes them).
@@ -201,13 +217,13 @@ export function createBff(options: BffOptions): Bff {
     events,
     clockTolerance: o.clockTolerance,
     now,
+    loginLimiter,
     dpop: o.dpop,
     clientKey: o.clientKey,
     paths: o.routes,
   });
   // Server-to-server, beside the auth routes (one allowedMethods answers 405 for both).
-  const jwksFetch = telemetryOn ? (idpFetch(telemetry, () => 'jwks') as unknown as FetchImplementation) : undefined;
-  router.use(backchannelRoutes({ oidc, store, ender, clockTolerance: o.clockTolerance, idpTimeout: o.idpTimeout, logger, events, path: o.routes.backchannelLogout, jwksFetch }).routes());
+  router.use(backchannelRoutes({ oidc, store, ender, clockTolerance: o.clockTolerance, logger, events, path: o.routes.backchannelLogout }).routes());
   const refresher = createRefresher({ store, oidc, refreshSkew: o.refreshSkew, idpTimeout: o.idpTimeout, logger, events, now });
   const authRoutes = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.backchannelLogout]);
   const getAccessCredentials = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
@@ -220,6 +236,8 @@ export function createBff(options: BffOptions): Bff {
   const ownRoutes = compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
   const composed = compose<Koa.Context>([
     answerErrors({ loginPath: o.routes.login, render: o.render ?? {}, logger, events }),
+    // Cross-site state changes stop here, before the session is read; the IdP's form_post and its back-channel calls are cross-site by nature.
+    refuseCrossSiteWrites(authRouteSet([o.routes.callback, o.routes.backchannelLogout])),
     sessionLayer.middleware,
     async function apiHeaderGuard(ctx: Koa.Context, next: Koa.Next) {
       return prefixes.some((p) => ctx.path.startsWith(p)) ? apiHeader(ctx, next) : next();
@@ -261,7 +279,7 @@ export function createBff(options: BffOptions): Bff {
       return compose<Koa.Context>([parse, async function requireCsrfToken(ctx: Koa.Context, next: Koa.Next) {
         const s = userSession(ctx);
         if (!s) {
-          if (!isSameOrigin(ctx, origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
+          if (!isSameOrigin(ctx, origin)) throw originRefused();
           throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnToFor(ctx, o.baseUrl, authRoutes));
         }
         const body = (ctx.request.body ?? {}) as Record<string, unknown>;

@@ -12,6 +12,14 @@ import { readClientKey, type ClientKey } from './oidc/client-key.ts';
 /** Values that look like secrets but are well known; never accepted in `secrets`. */
 const PLACEHOLDER_SECRETS = new Set(['keyboard cat', 'changeme', 'change-me', 'secret', 'password', 'some secret hurr', 'your-secret-here']);
 
+/**
+ * The part of a Redis client the login rate limit needs: an ioredis `Redis` (or `Cluster`) fits.
+ * Declared here so that the package's types do not need ioredis installed.
+ */
+export interface RedisClientLike {
+  evalsha(...args: never[]): unknown;
+}
+
 /** What the error render hook receives: only what may be shown to the user. */
 export interface ErrorView {
   /** HTTP status of the answer. */
@@ -143,6 +151,22 @@ const Schema = z.object({
   logger: z.custom<BffLogger>((v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'must have debug, info, warn and error methods').optional(),
   /** Render hooks (see {@link RenderHooks}). */
   render: z.custom<RenderHooks>((v) => typeof v === 'object' && v !== null, 'must be an object of render functions').optional(),
+  /**
+   * Bounds on starting logins (`GET /login`, rate-limiter-flexible). Beyond either, the login is
+   * refused with `429` and `Retry-After` (a page, an htmx fragment or JSON).
+   */
+  loginRateLimit: z.object({
+    /** Logins one client IP (`ctx.ip`: set `app.proxy` behind a proxy) may start per minute. Default 60 (an office behind one NAT address). */
+    perIpPerMinute: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000').default(60),
+    /** Logins one instance may start per second, all clients together. Default 100. */
+    perInstancePerSecond: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000').default(100),
+    /**
+     * An ioredis client for the per-IP limit, shared by all instances. Default: the store's own
+     * connection when the store is the Redis store (`koa-oidc-bff/stores/redis`); otherwise the
+     * limit is counted in memory, per instance.
+     */
+    redis: z.custom<RedisClientLike>((v) => typeof v === 'object' && v !== null && typeof (v as { evalsha?: unknown }).evalsha === 'function', 'must be an ioredis client').optional(),
+  }).prefault({}),
   /** Clock in milliseconds since the epoch, for tests. Default `Date.now`. */
   now: z.custom<() => number>((v) => typeof v === 'function', 'must be a function').optional(),
 });

@@ -5,17 +5,19 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import * as client from 'openid-client';
-import { AppError, ForbiddenError } from '../errors.ts';
+import { AppError, AuthRequiredError } from '../errors.ts';
 import { formBody } from '../http/body.ts';
+import { isTopLevelNavigation } from '../http/fetch-metadata.ts';
 import { htmx, setHxRedirect } from '../http/htmx.ts';
-import { isSameOrigin, newCsrfSecret, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
+import { isSameOrigin, newCsrfSecret, originRefused, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
 import type { BffLogger as Logger } from '../log.ts';
 import { assertSessionLoaded, sessionState, type SessionLayer } from '../session/session-middleware.ts';
 import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
 import { buildAuthorizationRequest, completeLogin } from './flow.ts';
-import { jwsKid } from '../oidc/jwks-cache.ts';
+import { JwksUnavailableError, jwsKid } from '../oidc/jwks-cache.ts';
 import { loginErrorFrom, loginFailure } from '../oidc/oidc-errors.ts';
 import type { OidcClient } from '../oidc/oidc.ts';
+import type { LoginRateLimiter } from './rate-limit.ts';
 import { authRouteSet, safeReturnTo } from './return-to.ts';
 import { TRANSACTION_TTL, type TransactionCookies } from './transaction-cookies.ts';
 import { digest } from './transaction.ts';
@@ -47,6 +49,8 @@ export interface AuthRoutesOptions {
   /** Seconds of clock difference accepted with the IdP. */
   clockTolerance: number;
   now: () => number;
+  /** Bounds on starting logins (per client IP, per instance). */
+  loginLimiter: LoginRateLimiter;
   /** DPoP (RFC 9449): a key pair per session, tokens bound to it. */
   dpop: boolean;
   /** The `private_key_jwt` key, whose public JWKS is served at `paths.jwks`; undefined: no JWKS route. */
@@ -71,6 +75,23 @@ export function authRoutes(options: AuthRoutesOptions): Router {
 
   router.get(options.paths.login, async function login(ctx) {
     const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl, authRoutes);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.vary('Sec-Fetch-Mode');
+    // Every request to /login counts, navigation or not: a loop of them is what the limit is for.
+    const decision = await options.loginLimiter.consume(ctx.ip);
+    if (!decision.allowed) {
+      const wait = decision.retryAfter === 1 ? 'a second' : `${decision.retryAfter} seconds`;
+      const err = loginFailure('ERR_LOGIN_RATE_LIMITED', returnTo, {
+        detail: `${decision.limit === 'ip' ? 'per-IP' : 'per-instance'} login limit`,
+        headers: { 'Retry-After': String(decision.retryAfter) },
+        message: `Too many logins were started. Please wait ${wait}, then try again.`,
+      });
+      logFailedLogin(ctx, err);
+      throw err;
+    }
+    // Only a top-level navigation can follow a redirect to the IdP; a fetch, XHR or htmx request
+    // gets the unauthenticated answer (401 JSON, or 401 + HX-Redirect back here), and no transaction.
+    if (!isTopLevelNavigation(ctx)) throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnTo, true);
     const { acrValues, maxAge } = stepUpParams(ctx.query);
     let config;
     try {
@@ -93,7 +114,6 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const { url, transaction } = request;
     await transactions.save(ctx, transaction);
     events.emit(AUTH_EVENTS.loginStarted, { requestId: requestIdOf(ctx) });
-    ctx.set('Cache-Control', 'no-store');
     redirectBrowser(ctx, url.href, 302);
   });
 
@@ -145,7 +165,12 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     if (!(await store.claimOnce(`state:${digest(state)}`, TRANSACTION_TTL))) {
       throw loginFailure('ERR_LOGIN_STATE_USED', tx.returnTo);
     }
-    const config = oidc.callbackConfiguration(options.responseType === 'id_token' ? jwsKid(form.id_token) : undefined);
+    let config;
+    try {
+      config = await oidc.callbackConfiguration(options.responseType === 'id_token' ? jwsKid(form.id_token) : undefined);
+    } catch (err) {
+      throw err instanceof JwksUnavailableError ? keysUnavailable(err, tx.returnTo) : err;
+    }
     // DPoP: the session's key pair, made here (never in the browser) and bound to its tokens.
     const dpopKey = options.dpop && options.responseType === 'code' ? await newDPoPKey() : undefined;
     let result;
@@ -155,7 +180,9 @@ export function authRoutes(options: AuthRoutesOptions): Router {
         dpop: dpopKey ? client.getDPoPHandle(config, dpopKey.keyPair) : undefined,
       });
     } catch (err) {
-      throw loginErrorFrom(err, tx.returnTo, config.clientMetadata().client_id);
+      // The ID token named a key the cache could not fetch: unchecked, not invalid.
+      const keysFailure = oidc.jwksFailure(config);
+      throw keysFailure ? keysUnavailable(keysFailure, tx.returnTo) : loginErrorFrom(err, tx.returnTo, config.clientMetadata().client_id);
     }
     const claims = result.claims as Record<string, unknown>;
     let id: string;
@@ -195,7 +222,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     assertSessionLoaded(ctx);
     const current = userSession(ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    if (!isSameOrigin(ctx, baseUrl.origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
+    if (!isSameOrigin(ctx, baseUrl.origin)) throw originRefused();
     if (current) verifyFormRequest(ctx, baseUrl.origin, current.csrfSecret, body._csrf);
     const postLogout = new URL(options.paths.postLogout, baseUrl).href;
     let destination = postLogout;
@@ -297,6 +324,11 @@ function callbackForm(body: unknown): Record<string, string> {
     if (typeof value === 'string') form[field] = value;
   }
   return form;
+}
+
+/** A login whose ID token could not be checked because the IdP's keys could not be loaded: 503 with Retry-After. */
+function keysUnavailable(err: JwksUnavailableError, retryPath: string) {
+  return loginFailure('ERR_LOGIN_IDP_KEYS_UNAVAILABLE', retryPath, { detail: err.reason, headers: { 'Retry-After': String(err.retryAfter) } });
 }
 
 function requestIdOf(ctx: Koa.Context): string | undefined {

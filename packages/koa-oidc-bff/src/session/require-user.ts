@@ -8,18 +8,18 @@ import { AuthRequiredError, UnavailableError } from '../errors.ts';
 import { htmx } from '../http/htmx.ts';
 import { sessionState } from './session-middleware.ts';
 import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
-import { returnToFromCurrentUrl, safeReturnTo } from '../login/return-to.ts';
+import { returnToForRequest } from '../login/return-to.ts';
 import type { SessionStore } from './store.ts';
 import { namesEndedSession } from './tombstones.ts';
 import { endSession, userSession } from './user-session.ts';
 
 /**
- * Where the user should come back after logging in: the page (from a same-origin `HX-Current-URL`)
- * for htmx requests, the requested path for navigations.
+ * Where the user should come back after logging in (see {@link returnToForRequest}): the requested
+ * path for navigations (htmx-boosted ones included), the page (a same-origin `HX-Current-URL`) for
+ * other htmx requests.
  */
 export function returnToFor(ctx: Koa.Context, baseUrl: URL, authRoutes?: ReadonlySet<string>): string {
-  const hx = htmx(ctx);
-  return hx.request ? returnToFromCurrentUrl(hx.currentUrl, baseUrl, authRoutes) : safeReturnTo(ctx.originalUrl, baseUrl, authRoutes);
+  return returnToForRequest({ method: ctx.method, originalUrl: ctx.originalUrl, htmx: htmx(ctx) }, baseUrl, authRoutes);
 }
 
 /**

@@ -94,6 +94,12 @@ export interface SessionStore {
    */
   claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
   /**
+   * Gives up a claim taken with {@link claimOnce} (missing keys are ignored), so the next
+   * `claimOnce(key)` succeeds: a back-channel logout whose sessions could not be ended releases
+   * its `jti`, and the IdP's retry is not refused as a replay.
+   */
+  releaseClaim(key: string): Promise<void>;
+  /**
    * Tries to take the lock `key` for `ttlMs` milliseconds (single-flight token refresh across
    * instances). Returns a release function, or undefined while someone else holds it. A lock
    * expires by itself, so a crashed holder never blocks forever.

@@ -105,6 +105,9 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
       claims.set(key, now + ttlSeconds * 1000);
       return true;
     },
+    async releaseClaim(key) {
+      claims.delete(key);
+    },
     async tryLock(key, ttlMs) {
       const now = Date.now();
       const held = locks.get(key);

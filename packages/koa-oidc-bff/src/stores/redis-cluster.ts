@@ -348,6 +348,9 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
     }),
     hasTombstone: (id) => run(async () => (await cluster.exists(tombstoneKey(id))) === 1),
     claimOnce: (key, ttlSeconds) => run(async () => (await cluster.set(`${prefix}c:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'),
+    releaseClaim: (key) => run(async () => {
+      await cluster.del(`${prefix}c:${key}`);
+    }),
     tryLock: (key, ttlMs) => run(async () => {
       const lockKey = `${prefix}l:${key}`;
       const token = randomBytes(16).toString('base64url');

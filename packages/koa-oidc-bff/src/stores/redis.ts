@@ -220,6 +220,9 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     }),
     hasTombstone: (id) => run(async () => (await redis.exists(`${prefix}x:${id}`)) === 1),
     claimOnce: (key, ttlSeconds) => run(async () => (await redis.set(`${prefix}c:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'),
+    releaseClaim: (key) => run(async () => {
+      await redis.del(`${prefix}c:${key}`);
+    }),
     tryLock: (key, ttlMs) => run(async () => {
       const lockKey = `${prefix}l:${key}`;
       const token = randomBytes(16).toString('base64url');

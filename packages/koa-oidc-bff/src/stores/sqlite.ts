@@ -134,6 +134,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     destroyBySid: db.prepare('DELETE FROM sessions WHERE sid = ?'),
     // A claim whose time is up can be taken again even before the purge removed it.
     claim: db.prepare('INSERT INTO claims (key, expires_at) VALUES (@key, @expiresAt) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE claims.expires_at <= @now'),
+    releaseClaim: db.prepare('DELETE FROM claims WHERE key = ?'),
     lock: db.prepare('INSERT INTO locks (key, token, expires_at) VALUES (@key, @token, @expiresAt) ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at WHERE locks.expires_at <= @now'),
     unlock: db.prepare('DELETE FROM locks WHERE key = ? AND token = ?'),
     purgeSessions: db.prepare(`DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`),
@@ -228,6 +229,9 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     claimOnce: (key, ttlSeconds) => run(() => {
       const now = Date.now();
       return q.claim.run({ key, expiresAt: now + ttlSeconds * 1000, now }).changes === 1;
+    }),
+    releaseClaim: (key) => run(() => {
+      q.releaseClaim.run(key);
     }),
     tryLock: (key, ttlMs) => run(() => {
       const now = Date.now();

@@ -461,6 +461,15 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
     assert.equal(await store.claimOnce(key, 60), false, 'claimed again');
   });
 
+  it('releaseClaim frees a claim at once; releasing an unknown key is harmless', async (store) => {
+    const key = `logout-jti:${randomUUID()}`;
+    assert.equal(await store.claimOnce(key, 60), true);
+    assert.equal(await store.claimOnce(key, 60), false, 'claimed');
+    await store.releaseClaim(key);
+    assert.equal(await store.claimOnce(key, 60), true, 'free again after release');
+    await store.releaseClaim(`logout-jti:${randomUUID()}`);
+  });
+
   it('tryLock: one holder at a time, released by its owner only, expiring by itself', async (store) => {
     const key = `refresh:${randomUUID()}`;
     const attempts = await Promise.all(Array.from({ length: 10 }, () => store.tryLock(key, 60_000)));

@@ -25,8 +25,10 @@ import { CookieSigner } from './session/cookie-signature.ts';
 import { requireUser, returnToFor } from './session/require-user.ts';
 import { checkRequirement, stepUpGuard, type StepUpRequirement } from './session/step-up.ts';
 import { publicJwks } from './oidc/client-auth.ts';
-import { sessionMiddleware, sessionState } from './session/session-middleware.ts';
+import { createSessionLayer, sessionState } from './session/session-middleware.ts';
 import { createSessionsApi, type SessionsApi } from './session/sessions-api.ts';
+import { createSessionEnder } from './session/tombstones.ts';
+import { revokeTokens } from './logout/revocation.ts';
 import { userSession } from './session/user-session.ts';
 import { createMemoryStore } from './stores/memory.ts';
 import { accessTokenGetter } from './tokens/access-token.ts';
@@ -130,7 +132,7 @@ export interface Bff {
    * when the host registered no OpenTelemetry SDK before `createBff`.
    */
   telemetry(): Koa.Middleware;
-  /** Name of the session cookie (`bff.sid`, or `__Host-bff.sid` on https). */
+  /** Name of the session cookie (`bff.sid`, or `__Host-Http-bff.sid` on https). */
   readonly cookieName: string;
   /** Stops background work (discovery retries); closes the store only when the package created it (memory default). */
   close(): Promise<void>;
@@ -187,10 +189,26 @@ export function createBff(options: BffOptions): Bff {
     redis: o.loginRateLimit.redis ?? ((rawStore.kind === 'redis' || rawStore.kind === 'redis-cluster') && typeof storeRedis?.evalsha === 'function' ? storeRedis : undefined),
     keyPrefix: typeof storePrefix === 'string' ? storePrefix : 'bff:',
   });
+  const sessionLayer = createSessionLayer({
+    // koa-session saves only the hot record; tokens live in the token record (refresher writes them).
+    store,
+    cookieName,
+    legacyCookieName: o.cookies.legacySession,
+    logger,
+    signer: new CookieSigner(o.secrets),
+    secure: o.https,
+    idleTimeout: o.idleTimeout,
+    absoluteTimeout: o.absoluteTimeout,
+    now,
+  });
+  const revoke = revokeTokens(oidc, logger);
+  const ender = createSessionEnder({ store, revoke, now });
   const router = authRouter({
     oidc,
     transactions: new TransactionCookies({ codec: new TransactionCodec(o.secrets), baseUrl: o.baseUrl, prefix: o.cookies.transactionPrefix }),
     store,
+    startLogin: sessionLayer.startLogin,
+    revoke,
     baseUrl: o.baseUrl,
     redirectUri: new URL(o.routes.callback, o.baseUrl),
     scope: o.scope,
@@ -205,20 +223,10 @@ export function createBff(options: BffOptions): Bff {
     paths: o.routes,
   });
   // Server-to-server, beside the auth routes (one allowedMethods answers 405 for both).
-  router.use(backchannelRoutes({ oidc, store, clockTolerance: o.clockTolerance, logger, events, path: o.routes.backchannelLogout }).routes());
+  router.use(backchannelRoutes({ oidc, store, ender, clockTolerance: o.clockTolerance, logger, events, path: o.routes.backchannelLogout }).routes());
   const refresher = createRefresher({ store, oidc, refreshSkew: o.refreshSkew, idpTimeout: o.idpTimeout, logger, events, now });
   const authRoutes = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.backchannelLogout]);
   const getAccessCredentials = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
-  const session = sessionMiddleware({
-    // koa-session saves only the hot record; tokens live in the token record (refresher writes them).
-    store,
-    cookieName,
-    signer: new CookieSigner(o.secrets),
-    secure: o.https,
-    idleTimeout: o.idleTimeout,
-    absoluteTimeout: o.absoluteTimeout,
-    now,
-  });
   const apiHeader = requireApiHeader();
   const prefixes = [...o.apiPrefixes];
   // @koa/router's context type is stricter than Koa's Middleware; the runtime contract is the same.
@@ -230,7 +238,7 @@ export function createBff(options: BffOptions): Bff {
     answerErrors({ loginPath: o.routes.login, render: o.render ?? {}, logger, events }),
     // Cross-site state changes stop here, before the session is read; the IdP's form_post and its back-channel calls are cross-site by nature.
     refuseCrossSiteWrites(authRouteSet([o.routes.callback, o.routes.backchannelLogout])),
-    session,
+    sessionLayer.middleware,
     async function apiHeaderGuard(ctx: Koa.Context, next: Koa.Next) {
       return prefixes.some((p) => ctx.path.startsWith(p)) ? apiHeader(ctx, next) : next();
     },
@@ -238,7 +246,7 @@ export function createBff(options: BffOptions): Bff {
       return routePaths.has(ctx.path.toLowerCase().replace(/\/+$/, '') || '/') ? ownRoutes(ctx, next) : next();
     },
   ]) as unknown as Koa.Middleware;
-  const userGuard = requireUser(o.baseUrl, events, authRoutes);
+  const userGuard = requireUser(o.baseUrl, events, authRoutes, store);
   const serverSpan = serverTelemetry(telemetry);
   const origin = o.baseUrl.origin;
 
@@ -279,7 +287,7 @@ export function createBff(options: BffOptions): Bff {
         await next();
       }]);
     },
-    sessions: createSessionsApi({ store, events, now }),
+    sessions: createSessionsApi({ store, events, ender, now }),
     on: (event, listener) => events.on(event, listener),
     async readiness() {
       const storeUp = await Promise.race([

@@ -136,9 +136,13 @@ const Schema = z.object({
   }).prefault({}),
   /** Path prefixes whose requests must carry `HX-Request: true` or `X-CSRF: 1` (403 otherwise). Default `['/api/']`. */
   apiPrefixes: z.array(path).readonly().default(['/api/']),
-  /** Cookie names. On an https `baseUrl` they get the `__Host-` prefix. */
+  /**
+   * Cookie names. On an https `baseUrl` the session cookie gets the `__Host-Http-` prefix (a browser
+   * that knows it lets only an HTTP response set it: Secure, HttpOnly, Path=/, no Domain) and the
+   * transaction cookies the `__Host-` prefix.
+   */
   cookies: z.object({
-    /** Session id cookie (its signature goes in `<name>.sig`). Default `bff.sid`. */
+    /** Session id cookie (its signature goes in `<name>.sig`). Default `bff.sid`; `__Host-Http-bff.sid` over https (`__Host-bff.sid` before, still read once and moved). */
     session: cookieName.default('bff.sid'),
     /** Prefix of the per-login transaction cookies (`<prefix><state>`). Default `bff.tx.`. */
     transactionPrefix: cookieName.default('bff.tx.'),
@@ -171,14 +175,21 @@ const Schema = z.object({
 export type BffOptions = z.input<typeof Schema>;
 
 /** Options after validation, with every default filled in. */
-export interface ResolvedOptions extends Omit<z.output<typeof Schema>, 'scope' | 'store' | 'upstreamTimeout' | 'now' | 'clientPrivateKey'> {
+export interface ResolvedOptions extends Omit<z.output<typeof Schema>, 'scope' | 'store' | 'upstreamTimeout' | 'now' | 'clientPrivateKey' | 'cookies'> {
   /** The `private_key_jwt` key, checked; undefined for the secret methods. */
   clientKey: ClientKey | undefined;
+  cookies: {
+    /** The session cookie's name as written. */
+    session: string;
+    /** Its former name, read once for the migration to `session` (https only). */
+    legacySession: string | undefined;
+    transactionPrefix: string;
+  };
   scope: string;
   store: SessionStore | undefined;
   upstreamTimeout: number;
   now: () => number;
-  /** True for an https baseUrl: Secure, `__Host-` cookies. */
+  /** True for an https baseUrl: Secure, `__Host-Http-` / `__Host-` cookies. */
   https: boolean;
   /** True for an http:// issuer (allowed on loopback only). */
   insecureIssuer: boolean;
@@ -269,7 +280,8 @@ export function checkOptions(input: unknown): { ok: true; options: ResolvedOptio
       https,
       insecureIssuer: o.issuer.protocol === 'http:',
       cookies: {
-        session: https ? `__Host-${o.cookies.session}` : o.cookies.session,
+        session: https ? `__Host-Http-${o.cookies.session}` : o.cookies.session,
+        legacySession: https ? `__Host-${o.cookies.session}` : undefined,
         transactionPrefix: https ? `__Host-${o.cookies.transactionPrefix}` : o.cookies.transactionPrefix,
       },
     },

@@ -11,7 +11,7 @@ import { isTopLevelNavigation } from '../http/fetch-metadata.ts';
 import { htmx, setHxRedirect } from '../http/htmx.ts';
 import { isSameOrigin, newCsrfSecret, originRefused, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
 import type { BffLogger as Logger } from '../log.ts';
-import { assertSessionLoaded, markSessionCreation, sessionState } from '../session/session-middleware.ts';
+import { assertSessionLoaded, sessionState, type SessionLayer } from '../session/session-middleware.ts';
 import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
 import { buildAuthorizationRequest, completeLogin } from './flow.ts';
 import { JwksUnavailableError, jwsKid } from '../oidc/jwks-cache.ts';
@@ -21,7 +21,9 @@ import type { LoginRateLimiter } from './rate-limit.ts';
 import { authRouteSet, safeReturnTo } from './return-to.ts';
 import { TRANSACTION_TTL, type TransactionCookies } from './transaction-cookies.ts';
 import { digest } from './transaction.ts';
-import { endSession, regenerateSession, userSession, writeUserSession } from '../session/user-session.ts';
+import { endSession, userSession } from '../session/user-session.ts';
+import { namesEndedSession } from '../session/tombstones.ts';
+import type { Revoke } from '../logout/revocation.ts';
 import { tokensOf } from '../tokens/refresh.ts';
 import type { SessionStore } from '../session/store.ts';
 import { publicJwks } from '../oidc/client-auth.ts';
@@ -33,6 +35,10 @@ export interface AuthRoutesOptions {
   oidc: OidcClient;
   transactions: TransactionCookies;
   store: SessionStore;
+  /** Stores a login under a fresh session id (the session layer's). */
+  startLogin: SessionLayer['startLogin'];
+  /** Revokes tokens at the IdP (RFC 7009), best effort. */
+  revoke: Revoke;
   baseUrl: URL;
   redirectUri: URL;
   scope: string;
@@ -95,9 +101,11 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       logFailedLogin(ctx, err);
       throw err;
     }
+    // A browser whose cookie names a session its user (or the IdP) ended gives its credentials again.
+    const reauthenticate = await namesEndedSession(ctx, store);
     let request;
     try {
-      request = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now(), usePar: oidc.usePar, acrValues, maxAge });
+      request = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now(), usePar: oidc.usePar, acrValues, maxAge, reauthenticate });
     } catch (err) {
       // The PAR endpoint refused or failed: 503, logged as a failed login.
       logFailedLogin(ctx, err);
@@ -177,27 +185,32 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       throw keysFailure ? keysUnavailable(keysFailure, tx.returnTo) : loginErrorFrom(err, tx.returnTo, config.clientMetadata().client_id);
     }
     const claims = result.claims as Record<string, unknown>;
-    // Tokens and the full claim set go to the token record; the session holds the small hot part.
-    // So is what only a replayed callback needs (`loginState`, `returnTo`); the IdP session id
-    // (`sid`) is a column of the record, indexed for back-channel logout.
-    markSessionCreation(ctx, {
-      claims,
-      idToken: result.idToken,
-      accessToken: result.accessToken,
-      refreshToken: result.refreshToken,
-      accessTokenExpiresAt: result.accessTokenExpiresAt,
-      loginState: digest(state),
-      returnTo: tx.returnTo,
-      ...(dpopKey ? { dpopKey: dpopKey.jwk } : {}),
-    }, stringClaim(claims.sid), String(claims.sub));
-    writeUserSession(ctx, {
-      user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
-      csrfSecret: newCsrfSecret(),
-    });
-    // A new session id at every login (session fixation, OWASP ASVS 3.2.1).
-    await regenerateSession(ctx);
-    // The id the store just created (koa-session's `session.externalKey` still holds the pre-regeneration one).
-    const id = sessionState(ctx).record?.id;
+    let id: string;
+    try {
+      // Tokens and the full claim set go to the token record; the session holds the small hot part.
+      // So is what only a replayed callback needs (`loginState`, `returnTo`); the IdP session id
+      // (`sid`) is a column of the record, indexed for back-channel logout. A fresh session id
+      // (session fixation, OWASP ASVS 3.2.1), or no session at all.
+      id = await options.startLogin(ctx, {
+        sub: String(claims.sub),
+        sid: stringClaim(claims.sid),
+        data: { user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) }, csrfSecret: newCsrfSecret() },
+        tokens: {
+          claims,
+          idToken: result.idToken,
+          accessToken: result.accessToken,
+          refreshToken: result.refreshToken,
+          accessTokenExpiresAt: result.accessTokenExpiresAt,
+          loginState: digest(state),
+          returnTo: tx.returnTo,
+          ...(dpopKey ? { dpopKey: dpopKey.jwk } : {}),
+        },
+      });
+    } catch (err) {
+      // No session holds these tokens: they must not outlive the failed login (RFC 7009).
+      await options.revoke({ refreshToken: result.refreshToken, accessToken: result.accessToken }, { event: 'login.revocation_failed', requestId: requestIdOf(ctx) });
+      throw err;
+    }
     const started = callbackStarted.get(ctx);
     events.emit(AUTH_EVENTS.loginSucceeded, { sub: String(claims.sub), sessionId: id, requestId: requestIdOf(ctx), durationMs: started === undefined ? undefined : performance.now() - started });
     ctx.status = 303;
@@ -219,15 +232,11 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       const tokens = tokensOf(record ? ((await store.getTokens(record.id, now())) ?? {}) : {});
       events.emit(AUTH_EVENTS.logout, { sub: current.user.sub, sessionId: record?.id, requestId: requestIdOf(ctx) });
       endSession(ctx);
+      // An offline_access refresh token outlives the IdP session (Back-Channel Logout 1.0, 2.7):
+      // revoke it (RFC 7009) so a copy of the store cannot mint access tokens after logout.
+      if (tokens.refreshToken) await options.revoke({ refreshToken: tokens.refreshToken }, { event: 'logout.revocation_failed', requestId: requestIdOf(ctx) });
       if (oidc.ready) {
         const config = oidc.configuration();
-        // An offline_access refresh token outlives the IdP session (Back-Channel Logout 1.0, 2.7):
-        // revoke it (RFC 7009) so a copy of the store cannot mint access tokens after logout.
-        if (tokens.refreshToken && config.serverMetadata().revocation_endpoint) {
-          await client.tokenRevocation(config, tokens.refreshToken, { token_type_hint: 'refresh_token' }).catch((err: unknown) => {
-            logger.warn({ event: 'logout.revocation_failed', reason: err instanceof Error ? err.name : 'unknown', requestId: requestIdOf(ctx) }, 'refresh token revocation failed');
-          });
-        }
         if (config.serverMetadata().end_session_endpoint) {
           // RP-Initiated Logout 1.0, 2: end the IdP session too, and come back here logged out.
           const params: Record<string, string> = { post_logout_redirect_uri: postLogout, client_id: config.clientMetadata().client_id };

@@ -10,6 +10,7 @@ import bodyParser from 'koa-bodyparser';
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { BffLogger as Logger } from '../log.ts';
 import type { SessionStore } from '../session/store.ts';
+import type { SessionEnder } from '../session/tombstones.ts';
 import { LOGOUT_TOKEN_MAX_AGE, LogoutTokenError, verifyLogoutToken } from './backchannel.ts';
 import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
 import type { OidcClient } from '../oidc/oidc.ts';
@@ -24,6 +25,8 @@ export interface BackchannelOptions {
   path: string;
   /** Where auth events go (log line and host listeners). */
   events: AuthEvents;
+  /** Ends sessions so they stay ended (tombstone, refresh token revoked). */
+  ender: SessionEnder;
 }
 
 /**
@@ -87,7 +90,10 @@ export function backchannelRoutes(options: BackchannelOptions): Router {
     if (!first) return refuse(ctx, 'invalid_request', 'logout_token was already used', 'replay');
     let ended;
     try {
-      ended = claims.sid !== undefined ? await store.destroyBySid(claims.sid) : await store.destroyBySub(claims.sub!);
+      // The user's sessions are tombstoned (their browsers give credentials again) when the token
+      // names the user; with a `sid` alone they are only destroyed (the store has no list by sid).
+      const listed = claims.sub === undefined ? [] : (await store.listBySub(claims.sub, Date.now())).filter((r) => claims.sid === undefined || r.sid === claims.sid);
+      ended = (await options.ender.end(listed, {})) + (claims.sid !== undefined ? await store.destroyBySid(claims.sid) : await store.destroyBySub(claims.sub!));
     } catch (err) {
       // The sessions still live: give the jti back, so the IdP's retry of this token is not a "replay".
       await store.releaseClaim(jtiKey).catch((releaseErr: unknown) => {

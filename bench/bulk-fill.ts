@@ -49,6 +49,21 @@ function sqliteFill(file: string, template: SessionTemplate, from: number, to: n
  * a pipeline of thousands of commands can take on a busy machine.
  * @param prefix the store's key prefix (redis-store.ts exposes it as `prefix`).
  */
+/**
+ * Runs `writeBatch` over [from, to) in batches of 1,000 with two batches in flight: Redis executes
+ * one while the next is being built here.
+ */
+async function inBatches(from: number, to: number, writeBatch: (start: number, end: number) => Promise<void>): Promise<void> {
+  let next = from;
+  await Promise.all(Array.from({ length: 2 }, async () => {
+    while (next < to) {
+      const start = next;
+      next = Math.min(to, next + 1000);
+      await writeBatch(start, next);
+    }
+  }));
+}
+
 async function redisFill(url: string, prefix: string, template: SessionTemplate, from: number, to: number): Promise<void> {
   const p = prefix;
   const now = Date.now();
@@ -73,16 +88,8 @@ async function redisFill(url: string, prefix: string, template: SessionTemplate,
     const failed = replies.find(([err]) => err);
     if (failed) throw failed[0]!;
   };
-  // Two pipelines in flight: Redis executes one while the next is being built here.
-  let next = from;
   try {
-    await Promise.all(Array.from({ length: 2 }, async () => {
-      while (next < to) {
-        const start = next;
-        next = Math.min(to, next + 1000);
-        await writeBatch(start, next);
-      }
-    }));
+    await inBatches(from, to, writeBatch);
   } finally {
     redis.disconnect();
   }
@@ -140,15 +147,8 @@ async function redisClusterFill(nodes: string, prefix: string, template: Session
       if (failed) throw failed[0]!;
     }
   };
-  let next = from;
   try {
-    await Promise.all(Array.from({ length: 2 }, async () => {
-      while (next < to) {
-        const start = next;
-        next = Math.min(to, next + 1000);
-        await writeBatch(start, next);
-      }
-    }));
+    await inBatches(from, to, writeBatch);
   } finally {
     cluster.disconnect();
   }

@@ -48,7 +48,7 @@ export interface WireFigures {
   /** Bytes of the Cookie header's value (name=value pairs): the session cookie on the wire. */
   cookieValueBytes: number;
   /**
-   * The same value with the cookie names an https deployment uses (`__Host-bff.sid`, and its
+   * The same value with the cookie names an https deployment uses (`__Host-Http-bff.sid`, and its
    * `.sig`); the benchmark's app runs on http://localhost, where the name is `bff.sid`.
    */
   cookieValueBytesHttps: number;

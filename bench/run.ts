@@ -118,7 +118,7 @@ async function measureWire(login: Login): Promise<WireFigures> {
   return {
     cookieHeaderBytes: Buffer.byteLength(`Cookie: ${login.cookie}\r\n`),
     cookieValueBytes: Buffer.byteLength(login.cookie),
-    cookieValueBytesHttps: Buffer.byteLength(login.cookie.replace(/(^|; )bff\.sid/g, '$1__Host-bff.sid')),
+    cookieValueBytesHttps: Buffer.byteLength(login.cookie.replace(/(^|; )bff\.sid/g, '$1__Host-Http-bff.sid')),
     setCookieBytes: setCookie.reduce((n, v) => n + Buffer.byteLength(`Set-Cookie: ${v}\r\n`), 0),
     setCookieHeaders: setCookie.length,
   };

@@ -8,6 +8,7 @@ import type ProviderType from 'oidc-provider';
 import { accountDirectory, loadAccountsFile, validateAccounts, type Account } from './accounts.ts';
 import { validateClients, type DevClient } from './clients.ts';
 import { interactionRoutes } from './interactions.ts';
+import { KeyRotation } from './key-rotation.ts';
 import { loadOrCreateSigningKeys } from './keys.ts';
 import { impliedConsentForOfflineAccess } from './offline-access.ts';
 import { listenOnLoopback, type LoopbackServer } from './loopback-server.ts';
@@ -75,6 +76,13 @@ export interface DevIdp {
   apiAudience: string | undefined;
   /** Live counters of token requests and back-channel logouts. */
   stats: DevIdpStats;
+  /**
+   * Signing key rotation at runtime, for testing relying parties: `rotate()` publishes new keys
+   * that sign from then on (the old ones stay published), `retire(kids)` removes keys from the
+   * JWKS, `kids` and `keys` show what is published. In memory only: a restart loads the data
+   * directory's keys again.
+   */
+  keyRotation: KeyRotation;
   /** Stops both servers and closes every connection, keep-alive ones included. */
   close(): Promise<void>;
 }
@@ -144,6 +152,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     log(`dev-idp: issuer ${issuer}${apiUrl ? `, dev API ${apiUrl}/resource/hello` : ''}`);
     return {
       issuer, provider, apiUrl, apiAudience: apiUrl, stats,
+      keyRotation: new KeyRotation(provider, keys),
       close: async () => {
         await Promise.all(opened.map((s) => s.close()));
       },

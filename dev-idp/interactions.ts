@@ -4,8 +4,10 @@ import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import type { AccountDirectory } from './accounts.ts';
 import { errors, type Provider } from './oidc-provider-module.ts';
+import { finishedInteraction } from './pages.ts';
 import { ACR_MFA, ACR_PASSWORD, OneTimeCodes, wantsMfa } from './step-up.ts';
 import { renderError, renderLogin, renderOtp } from './views.ts';
+import { rememberInteraction } from './way-back.ts';
 
 type ProviderInstance = InstanceType<typeof Provider>;
 
@@ -65,6 +67,8 @@ export function interactionRoutes(provider: ProviderInstance, accounts: AccountD
     try {
       await next();
     } catch (err) {
+      // Back or reload on a finished login page: back into the app, not a protocol error.
+      if (err instanceof errors.SessionNotFound && ctx.method === 'GET') return finishedInteraction(ctx, provider);
       const { status, error, description } = publicError(err);
       if (status >= 500) log(`dev-idp: interaction error: ${(err as Error).stack ?? String(err)}`);
       ctx.status = status;
@@ -77,6 +81,7 @@ export function interactionRoutes(provider: ProviderInstance, accounts: AccountD
     const { prompt, params } = await loadInteraction(ctx);
     if (prompt.name === 'consent') return finish(ctx, { consent: {} }, true);
     if (prompt.name !== 'login') throw new errors.InvalidRequest(`unsupported prompt "${prompt.name}"`);
+    if (typeof params.client_id === 'string') rememberInteraction(ctx.params.uid!, params.client_id);
     await showLogin(ctx, params.client_id);
   });
 

@@ -10,7 +10,8 @@ export interface PrivateJwk extends JWK {
   use: 'sig';
 }
 
-async function generateSigningKey(alg: 'RS256' | 'ES256'): Promise<PrivateJwk> {
+/** A new private signing key for `alg`, its RFC 7638 thumbprint as `kid`. */
+export async function generateSigningKey(alg: 'RS256' | 'ES256'): Promise<PrivateJwk> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
   const jwk = await exportJWK(privateKey);
   // RFC 7638 thumbprint as kid: stable, and unique per key without a counter.

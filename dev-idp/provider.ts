@@ -9,6 +9,7 @@ import { Provider } from './oidc-provider-module.ts';
 import { pageHooks } from './pages.ts';
 import { resourceIndicators } from './resource-indicators.ts';
 import { ACR_VALUES, stepUpPolicy } from './step-up.ts';
+import { registerHomes } from './way-back.ts';
 
 /** Lifetimes in seconds of what the provider issues. */
 export interface DevIdpTtl {
@@ -122,5 +123,6 @@ export function createProvider(inputs: ProviderInputs): InstanceType<typeof Prov
 
   const provider = new Provider(inputs.issuer, configuration);
   allowImplicitOnLocalhost(provider);
+  registerHomes(provider, clients);
   return provider;
 }

@@ -1,7 +1,8 @@
 /**
  * Builds the Koa app from a validated config. This is the one place that calls `app.use`; read
  * top to bottom, it is a request's whole path:
- * telemetry (server span) → request log → error handler → known methods → security headers → health → static →
+ * telemetry (server span) → request log → security headers → error handler → known methods → health →
+ * static → signed-out flag →
  * the BFF (its answers, session, API header guard, login/callback/logout routes) → routes.
  * The BFF is the `koa-oidc-bff` package, used only through its public exports.
  */
@@ -14,7 +15,8 @@ import { bffOptions, type Config } from './config.ts';
 import { errorHandler, errorRenderer } from './http/error-handler.ts';
 import { knownMethodsOnly } from './http/methods.ts';
 import { requestLog } from './http/request-log.ts';
-import { securityHeaders } from './http/security-headers.ts';
+import { securityHeaderSet, securityHeaders } from './http/security-headers.ts';
+import { markSignedOut } from './http/signed-out-notice.ts';
 import { staticFiles } from './http/static-files.ts';
 import type { Logger } from './log.ts';
 import { apiRoutes } from './routes/api.ts';
@@ -36,6 +38,8 @@ export interface AppDeps {
 export interface App {
   koa: Koa;
   bff: Bff;
+  /** The security headers of every answer, for the server's own answers to malformed requests ({@link listen}'s `headers`). */
+  securityHeaders: Readonly<Record<string, string>>;
   /** Stops background work (discovery retries). The store is closed by its owner. */
   close(): Promise<void>;
 }
@@ -65,11 +69,15 @@ export function createApp(config: Config, deps: AppDeps): App {
   // First: the request's server span (OpenTelemetry, when an SDK is started), so the request log line reads its ids.
   koa.use(bff.telemetry());
   koa.use(requestLog(deps.logger));
+  // Before the error handler: every answer, whatever stage produced it (405, 404, body limits,
+  // the error handler's own pages), carries the headers; nothing below removes them.
+  koa.use(securityHeaders([config.issuer.origin], config.secureCookies));
   koa.use(errorHandler({ render: renderError, logger: deps.logger }));
   koa.use(knownMethodsOnly());
-  koa.use(securityHeaders([config.issuer.origin], config.secureCookies));
   koa.use(healthRoutes(bff));
   koa.use(staticFiles(path.join(ROOT, 'static')));
+  // The home page's "You are signed out" once after a logout (the views post to the default /logout).
+  koa.use(markSignedOut('/logout'));
   koa.use(bff.middleware());
   // One router for the demo's routes: one matching pass per request (nested routers are merged into it).
   const routes = new Router();
@@ -83,6 +91,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   return {
     koa,
     bff,
+    securityHeaders: securityHeaderSet([config.issuer.origin], config.secureCookies),
     close: () => bff.close(),
   };
 }

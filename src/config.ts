@@ -37,8 +37,10 @@ const EnvSchema = z.object({
   PORT: intFrom(0, 65535).default(3000),
   /** Public base URL of the app; the redirect URI is BASE_URL + /callback. Default http://localhost:$PORT. */
   BASE_URL: httpUrl.optional(),
-  /** OpenID Provider issuer URL (discovery). Default: the dev-idp at http://localhost:4000. http only on loopback. */
+  /** OpenID Provider issuer URL (discovery). Default: the dev-idp at http://localhost:4000. http only on loopback (and in production only with ALLOW_INSECURE_DEV_ISSUER=true). */
   ISSUER_BASE_URL: httpUrl.optional(),
+  /** `true` lets NODE_ENV=production use an http:// loopback issuer (a development IdP with published passwords): local production-like runs and benchmarks only. Default false. */
+  ALLOW_INSECURE_DEV_ISSUER: oneOf(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** OAuth client id registered at the IdP. Default matches the dev-idp. */
   CLIENT_ID: z.string().min(1, 'must not be empty').default(DEV_CLIENT_ID),
   /** OAuth client secret (client_secret_basic or _post). Default matches the dev-idp; required in production unless CLIENT_AUTH_METHOD=private_key_jwt. */
@@ -87,6 +89,10 @@ const EnvSchema = z.object({
   TOKEN_REFRESH_SKEW: intFrom(0, 3600).default(60),
   /** Timeout of every call to the IdP, seconds. Default 5. */
   IDP_TIMEOUT: intFrom(1, 120).default(5),
+  /** Logins one client IP may start per minute (GET /login; 429 beyond). Shared by all instances with SESSION_STORE=redis. Default 60. */
+  LOGIN_RATE_LIMIT_PER_IP: intFrom(1, 1_000_000).default(60),
+  /** Logins one instance may start per second, all clients together (429 beyond). Default 100. */
+  LOGIN_RATE_LIMIT_PER_INSTANCE: intFrom(1, 1_000_000).default(100),
   /** Upstream API called by /api/remote/* with the user's access token. Default: the dev API. */
   REMOTE_API_URL: httpUrl.optional(),
   /** `1` when behind a TLS-terminating reverse proxy (trust X-Forwarded-*). Default 0. */
@@ -119,8 +125,12 @@ export interface Config {
   /** BASE_URL + /callback: the only redirect URI. */
   readonly redirectUri: URL;
   readonly issuer: URL;
-  /** True when the issuer is http:// (allowed on loopback only). */
+  /** True when the issuer is http:// (allowed on loopback only; in production only with ALLOW_INSECURE_DEV_ISSUER). */
   readonly insecureIssuer: boolean;
+  /** Logins one client IP may start per minute. */
+  readonly loginRateLimitPerIp: number;
+  /** Logins one instance may start per second. */
+  readonly loginRateLimitPerInstance: number;
   readonly clientId: string;
   /** Empty with private_key_jwt. */
   readonly clientSecret: string;
@@ -195,12 +205,13 @@ export const SETTING_NAMES = Object.freeze(Object.keys(EnvSchema.shape) as Setti
 
 /** A valid value of each setting, quoted in every configuration error about it. */
 export const SETTING_EXAMPLES: Readonly<Record<SettingName, string>> = Object.freeze({
-  NODE_ENV: 'production', PORT: '3000', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com',
+  NODE_ENV: 'production', PORT: '3000', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com', ALLOW_INSECURE_DEV_ISSUER: 'false',
   CLIENT_ID: 'my-app', CLIENT_SECRET: 'the-client-secret-from-your-idp', RESPONSE_TYPE: 'code', SCOPE: 'openid profile email',
   SESSION_SECRET: '<48 random bytes, base64: openssl rand -base64 48>', SESSION_STORE: 'sqlite',
   SESSION_SQLITE_PATH: '.data/sessions.sqlite', REDIS_URL: 'redis://127.0.0.1:6379',
   REDIS_CLUSTER_NODES: '10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '500', SESSION_IDLE_TIMEOUT: '28800',
   SESSION_ABSOLUTE_TIMEOUT: '604800', CLOCK_TOLERANCE: '30', TOKEN_REFRESH_SKEW: '60', IDP_TIMEOUT: '5',
+  LOGIN_RATE_LIMIT_PER_IP: '60', LOGIN_RATE_LIMIT_PER_INSTANCE: '100',
   REMOTE_API_URL: 'https://api.example.com', CLIENT_AUTH_METHOD: 'client_secret_post',
   CLIENT_PRIVATE_KEY: '<PEM or JWK JSON; prefer CLIENT_PRIVATE_KEY_FILE>', CLIENT_PRIVATE_KEY_FILE: '<path of the PEM or JWK file, e.g. /run/secrets/client-key.pem>',
   CLIENT_KEY_ID: 'app-key-2026-12', PUSHED_AUTHORIZATION_REQUESTS: 'auto', DPOP: '1', STEP_UP_ACR: 'urn:dev-idp:acr:mfa', STEP_UP_MAX_AGE: '300', TRUST_PROXY: '1', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DATA_DIR: '.data',
@@ -278,6 +289,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   } else if (ok('NODE_ENV') && production) {
     problems.push(problem('SESSION_SECRET', 'is required when NODE_ENV=production'));
   }
+  if (ok('NODE_ENV') && production) {
+    // A loopback http issuer is a development IdP (the dev-idp publishes its passwords): never by accident in production.
+    if (issuer && given('ISSUER_BASE_URL') && ok('ALLOW_INSECURE_DEV_ISSUER') && !e.ALLOW_INSECURE_DEV_ISSUER && issuer.protocol === 'http:' && isLoopback(issuer)) {
+      problems.push(problem('ISSUER_BASE_URL', 'is an http:// loopback issuer, a development IdP; production needs https (set ALLOW_INSECURE_DEV_ISSUER=true only for a local test)'));
+    }
+    if (ok('SESSION_STORE') && e.SESSION_STORE === 'memory') problems.push(problem('SESSION_STORE', 'memory loses sessions on restart and is not shared between instances; use sqlite or redis in production'));
+    // Short keys and placeholders are the package's problems (reported below with its message).
+    for (const key of sessionKeys.filter((k) => Buffer.byteLength(k) >= 32)) {
+      const weakness = weakSecret(key);
+      if (weakness) problems.push(problem('SESSION_SECRET', weakness));
+    }
+  }
   if (ok('SESSION_STORE', 'REDIS_URL') && e.SESSION_STORE === 'redis' && !e.REDIS_URL) problems.push(problem('REDIS_URL', 'is required when SESSION_STORE=redis'));
   if (ok('SESSION_STORE', 'REDIS_CLUSTER_NODES') && e.SESSION_STORE === 'redis-cluster' && !e.REDIS_CLUSTER_NODES) problems.push(problem('REDIS_CLUSTER_NODES', 'is required when SESSION_STORE=redis-cluster'));
   // Metrics are for the operator's scraper, never on the port the public reaches.
@@ -328,6 +351,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     clockTolerance: e.CLOCK_TOLERANCE,
     refreshSkew: e.TOKEN_REFRESH_SKEW,
     idpTimeout: e.IDP_TIMEOUT,
+    loginRateLimitPerIp: e.LOGIN_RATE_LIMIT_PER_IP,
+    loginRateLimitPerInstance: e.LOGIN_RATE_LIMIT_PER_INSTANCE,
     remoteApiUrl: new URL(e.REMOTE_API_URL ?? `http://localhost:${devApiPort(e)}`),
     trustProxy: e.TRUST_PROXY,
     secureCookies: baseUrl.protocol === 'https:',
@@ -417,7 +442,24 @@ export function bffOptions(config: Config): Omit<BffOptions, 'store' | 'logger' 
     refreshSkew: config.refreshSkew,
     idleTimeout: config.idleTimeout,
     absoluteTimeout: config.absoluteTimeout,
+    loginRateLimit: { perIpPerMinute: config.loginRateLimitPerIp, perInstancePerSecond: config.loginRateLimitPerInstance },
   };
+}
+
+/** Fewest distinct characters a production session key may have (32 random base64 characters hold about 25). */
+const MIN_DISTINCT_CHARACTERS = 12;
+
+/**
+ * Why `key` is too regular to be a secret (a short unit repeated, or few distinct characters),
+ * or undefined. Length and placeholders are the package's checks.
+ */
+function weakSecret(key: string): string | undefined {
+  for (let unit = 1; unit <= key.length / 2; unit++) {
+    if (key.length % unit === 0 && key.slice(0, unit).repeat(key.length / unit) === key) return 'is a repetition of a short sequence, not a random secret (generate one: openssl rand -base64 48)';
+  }
+  const distinct = new Set(key).size;
+  if (distinct < MIN_DISTINCT_CHARACTERS) return `has only ${distinct} distinct characters, too few for a random secret (generate one: openssl rand -base64 48)`;
+  return undefined;
 }
 
 /** Reads (or creates once, mode 0600) the development session secret under `dataDir`. */

@@ -33,6 +33,9 @@ async function main(): Promise<void> {
     const level = config.issuerIsDevIdp ? 'info' : 'warn';
     logger[level]({ event: 'app.development_mode' }, 'DEVELOPMENT MODE: using the dev-idp client secret and a generated session secret; never use these settings in production');
   }
+  if (config.env === 'production' && config.insecureIssuer) {
+    logger.warn({ event: 'app.insecure_dev_issuer', issuer: config.issuer.href }, 'ALLOW_INSECURE_DEV_ISSUER=true: production settings against an http:// loopback (development) IdP; never for real users');
+  }
   // A crash still writes its reason and whatever the buffered log held.
   process.on('uncaughtException', (err) => {
     logger.fatal({ event: 'app.crashed', err }, 'uncaught exception; exiting');
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
     logger.fatal({ event: 'app.idp_unsuitable', reason: err instanceof Error ? err.message : String(err) }, 'the IdP cannot serve these settings; exiting');
     void flushLogs(logger).finally(() => process.exit(1));
   });
-  const running = await listen(app.koa, config.port);
+  const running = await listen(app.koa, config.port, undefined, app.securityHeaders);
   logger.info({ event: 'app.listening', url: config.baseUrl.href, port: running.port, issuer: config.issuer.href, store: store.kind }, `app listening on ${config.baseUrl.href}`);
 
   let stopping = false;

@@ -34,9 +34,10 @@ export interface PageRenderer {
 /** Creates the page renderer; every rendered response depends on the session, so none is cached. */
 export function pageRenderer(renderer: Renderer, bff: Bff): PageRenderer {
   return (ctx, name, data = {}) => {
+    const fragment = wantsFragment(ctx);
     const common = { user: bff.user(ctx), csrfToken: bff.csrfToken(ctx), path: ctx.path, htmxConfig: HTMX_CONFIG, ...data };
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
-    ctx.body = renderer.render(wantsFragment(ctx) ? `partials/${name}` : `pages/${name}`, common);
+    ctx.body = renderer.render(fragment ? `partials/${name}` : `pages/${name}`, common);
   };
 }

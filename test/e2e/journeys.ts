@@ -97,9 +97,9 @@ export function journeys(layout: Layout): void {
   }
 
   const signedInAs = (page: Page) => page.getByTestId('user-name').locator('strong');
-  /** The value cell of claim `name` in the profile's claims table. */
+  /** The value of claim `name` in the profile's list of claims. */
   const claim = (page: Page, name: string) =>
-    page.locator('#profile table.claims tr').filter({ has: page.getByRole('rowheader', { name, exact: true }) }).locator('td');
+    page.getByTestId('claims').locator(':scope > .claim').filter({ has: page.locator('dt').getByText(name, { exact: true }) }).locator('dd');
 
   journey('1 logged out, "Call API" shows the not-logged-in notice and no API message', async (t, j) => {
     const { page } = j;

@@ -1,7 +1,8 @@
 /**
  * "Your sessions" in headless Chromium: reached from the header (htmx, address pushed), one
  * session ended with the htmx-enhanced form (the list is replaced in place, no reload), and the
- * other browser's next htmx call is sent to log in again. No console errors or CSP violations.
+ * other browser's next htmx call is sent to log in again, where the IdP asks for its password
+ * (the ended session's tombstone). No console errors or CSP violations.
  */
 import test from 'ava';
 import type { Browser } from 'playwright-core';
@@ -46,9 +47,11 @@ if ('missing' in chromium) {
       t.is(await rows.count(), 2);
       t.is(await page.locator('#sessions tr[data-current="true"]').count(), 1);
 
+      // "End" asks first, in a <dialog>; the dialog's "End session" posts the form.
+      await page.locator('#sessions tr:not([data-current])').getByRole('button', { name: 'End', exact: true }).click();
       const [ended] = await Promise.all([
         page.waitForResponse((r) => r.request().method() === 'POST' && /\/sessions\/[^/]+\/end$/.test(new URL(r.url()).pathname)),
-        page.locator('#sessions tr:not([data-current]) button', { hasText: 'End' }).click(),
+        page.getByRole('dialog', { name: 'End this session?' }).getByRole('button', { name: 'End session' }).click(),
       ]);
       t.is(ended.status(), 200, 'htmx got the refreshed list');
       await page.getByTestId('sessions-notice').waitFor();
@@ -58,6 +61,10 @@ if ('missing' in chromium) {
       const call = await there.callApi(there.page);
       t.is(call.status(), 401);
       t.is(call.headers()['hx-redirect'], '/login?returnTo=%2F', 'the ended browser is sent to log in again');
+      // htmx follows HX-Redirect to /login by itself: the IdP asks for the password instead of
+      // signing the browser in silently (the ended session's tombstone).
+      await t.notThrowsAsync(there.page.locator('input#password[type="password"]').waitFor({ timeout: 15_000 }), 'the IdP shows its login form');
+      t.not(new URL(there.page.url()).origin, new URL(there.app('/')).origin, 'still at the IdP');
       for (const j of [here, there]) {
         t.deepEqual(j.problems, [], 'console errors, page errors or CSP violations');
         t.deepEqual(j.dialogs, []);

@@ -33,8 +33,8 @@ export function countingStore<S extends SessionStore = SessionStore>(inner: S = 
   }) as S & { readonly created: number };
 }
 
-/** The session cookie names (plain and __Host-) and their signatures. */
-export const SESSION_COOKIE = /^(__Host-)?bff\.sid(\.sig)?$/;
+/** The session cookie names (plain, __Host-Http- and the former __Host-) and their signatures. */
+export const SESSION_COOKIE = /^(__Host-(Http-)?)?bff\.sid(\.sig)?$/;
 
 /** Set-Cookie headers of `res` as an array. */
 export function setCookies(res: Res): string[] {

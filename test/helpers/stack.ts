@@ -18,8 +18,11 @@ import type { SessionStore } from 'koa-oidc-bff';
 export const CLIENT_ID = 'test-client';
 export const CLIENT_SECRET = 'test-client-secret-that-is-long-enough';
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
-/** Settings for tests that log in many times at once on a busy machine: IdP calls may take long. */
-export const GENEROUS: Record<string, string> = { IDP_TIMEOUT: '30' };
+/**
+ * Settings for tests that log in many times at once on a busy machine: IdP calls may take long,
+ * and the login rate limits (60 a minute per IP by default) are raised.
+ */
+export const GENEROUS: Record<string, string> = { IDP_TIMEOUT: '30', LOGIN_RATE_LIMIT_PER_IP: '100000', LOGIN_RATE_LIMIT_PER_INSTANCE: '100000' };
 
 export interface StackOptions {
   /** Extra app settings (environment variable names, as in .env). */

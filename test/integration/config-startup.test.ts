@@ -46,6 +46,27 @@ test.serial('production without BASE_URL and ISSUER_BASE_URL: exit 1, one line n
   t.is(app.stdout(), '', 'nothing started');
 });
 
+test.serial('production refuses the dev IdP, the memory store and a repetitive secret: exit 1, one line each; ALLOW_INSECURE_DEV_ISSUER=true admits the issuer only', async (t) => {
+  const env = {
+    NODE_ENV: 'production', PORT: '0', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'http://localhost:4000',
+    CLIENT_SECRET: 'a-real-client-secret', SESSION_SECRET: 'abcd'.repeat(10), SESSION_STORE: 'memory',
+  };
+  const app = spawnApp(env);
+  const { code } = await app.exited;
+  const stderr = app.stderr();
+  t.is(code, 1, stderr);
+  const [heading, ...lines] = stderr.trimEnd().split('\n');
+  t.is(heading, 'Invalid configuration:');
+  for (const line of lines) t.regex(line, LINE);
+  t.deepEqual(lines.map((l) => l.slice(4).split(':')[0]).sort(), ['ISSUER_BASE_URL', 'SESSION_SECRET', 'SESSION_STORE']);
+  t.true(lines.some((l) => l.includes('ISSUER_BASE_URL: is an http:// loopback issuer, a development IdP') && l.includes('ALLOW_INSECURE_DEV_ISSUER=true')));
+  t.false(stderr.includes('abcdabcd'), 'the secret is never echoed');
+
+  const overridden = spawnApp({ ...env, ALLOW_INSECURE_DEV_ISSUER: 'true' });
+  await overridden.exited;
+  t.deepEqual(overridden.stderr().trimEnd().split('\n').slice(1).map((l) => l.slice(4).split(':')[0]).sort(), ['SESSION_SECRET', 'SESSION_STORE']);
+});
+
 test.serial('a valid configuration starts and logs where it listens (control)', async (t) => {
   const app = spawnApp({ NODE_ENV: 'test', LOG_LEVEL: 'info', SESSION_STORE: 'memory', PORT: '0', SESSION_SECRET: 'a-test-session-secret-of-more-than-32-bytes', ISSUER_BASE_URL: 'http://127.0.0.1:9' });
   t.teardown(() => app.kill());

@@ -49,7 +49,7 @@ test('the profile page and its fragment show every claim, names and values, as t
   await ua.login('html', 'html-password');
   for (const [where, res] of [['profile page', await ua.navigate('/profile')], ['profile fragment', await ua.hx('/profile', '/')]] as const) {
     const doc = assertInert(t, where, res);
-    const rows = new Map(doc.querySelectorAll('table.claims tr').map((tr) => [tr.querySelector('th')!.text, tr.querySelector('td')!.text]));
+    const rows = new Map(doc.querySelectorAll('[data-testid="claims"] > .claim').map((claim) => [claim.querySelector('dt')!.text, claim.querySelector('dd')!.text]));
     t.is(rows.get('name'), NAME, where);
     t.is(rows.get('email'), EMAIL, where);
     t.is(rows.get('nickname'), NICKNAME, where);

@@ -51,7 +51,7 @@ for (const responseType of ['code', 'id_token'] as const) {
     t.is(profile.statusCode, 200);
     const doc = parse(profile.body);
     t.regex(doc.querySelector('[data-testid="user-name"]')!.text, /Alice Example/);
-    t.true(doc.querySelectorAll('.claims th').some((th) => th.text === 'email'));
+    t.true(doc.querySelectorAll('.claims dt').some((dt) => dt.text === 'email'));
     t.regex(profile.body, /alice@example\.test/);
 
     // Call API with htmx: the greeting includes the user's name.

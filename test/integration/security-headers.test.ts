@@ -7,6 +7,8 @@
 import test from 'ava';
 import { parse } from 'node-html-parser';
 import { GENEROUS, startStack, type Stack } from '../helpers/stack.ts';
+import { listen } from '../../src/server.ts';
+import { send } from '../helpers/raw-http.ts';
 import { readForm, UserAgent, type Res } from '../helpers/user-agent.ts';
 
 let stack: Stack;
@@ -135,4 +137,48 @@ test('after logout the back button shows nothing private: the pages re-fetch and
     t.notRegex(res.body, /Alice|alice@example\.test|a1b2c3d4/);
     assertNoStore(t, 'after logout', res);
   }
+});
+
+test('regression: answers from every stage carry the security headers (405 before routing, router 405, 404, body limits, malformed input), with HSTS over https', async (t) => {
+  const https = await startStack({ env: { ...GENEROUS, BASE_URL: 'https://app.example.test', TRUST_PROXY: '1' } });
+  t.teardown(() => https.close());
+  for (const [base, secure] of [[stack.appUrl, false], [https.appUrl, true]] as const) {
+    const ua = new UserAgent(base, secure ? { 'x-forwarded-proto': 'https' } : {});
+    const origin = secure ? 'https://app.example.test' : new URL(base).origin;
+    const answers: [string, Res, number][] = [
+      ['TRACE (refused before routing)', await ua.http(ua.url('/'), { method: 'TRACE' }), 405],
+      ['PROPFIND (refused before routing)', await ua.http(ua.url('/profile'), { method: 'PROPFIND' as 'GET' }), 405],
+      ['PUT on a GET route (router 405)', await ua.http.put(ua.url('/profile'), { body: '' }), 405],
+      ['DELETE on the package\'s /logout (router 405)', await ua.http.delete(ua.url('/logout')), 405],
+      ['GET /callback', await ua.http.get(ua.url('/callback')), 405],
+      ['404 page', await ua.http.get(ua.url('/no/such/page')), 404],
+      ['404 JSON', await ua.http.get(ua.url('/no/such/page'), { headers: { accept: 'application/json' } }), 404],
+      ['body over the limit', await ua.http.post(ua.url('/logout'), { body: `_csrf=${'x'.repeat(200_000)}`, headers: { origin, 'content-type': 'application/x-www-form-urlencoded' } }), 413],
+      ['wrong body type', await ua.http.post(ua.url('/callback'), { body: '{}', headers: { 'content-type': 'application/json' } }), 415],
+      ['malformed percent-encoding in the path', await ua.http.get(ua.url('/profile%')), 404],
+    ];
+    for (const [name, res, status] of answers) {
+      const label = `${secure ? 'https' : 'http'} ${name}`;
+      t.is(res.statusCode, status, label);
+      assertSecurityHeaders(t, label, res);
+      if (secure) t.regex(String(res.headers['strict-transport-security']), /max-age=\d+/, `${label}: HSTS`);
+      else t.is(res.headers['strict-transport-security'], undefined, `${label}: no HSTS over http`);
+      if (String(res.headers['content-type']).startsWith('text/html')) t.regex(res.body, /<title>[^<]+<\/title>/, `${label}: a page title`);
+    }
+  }
+});
+
+test('regression: the server\'s own answers to requests Koa never sees (400 malformed, 431 headers too large) carry the security headers', async (t) => {
+  // The app's real listener (src/server.ts), as `npm start` runs it, on a free port.
+  const running = await listen(stack.app.koa, 0, '127.0.0.1', stack.app.securityHeaders);
+  t.teardown(() => running.close(1000));
+  const malformed = await send(running.port, { method: 'GET', target: '/a b c', headers: [] });
+  const tooLarge = await send(running.port, { method: 'GET', target: '/', headers: [['X-Big', 'x'.repeat(20 * 1024)]] });
+  for (const [name, res, status] of [['malformed request line', malformed, 400], ['headers over 16 KiB', tooLarge, 431]] as const) {
+    t.is(res.status, status, name);
+    t.regex(res.headers['content-security-policy'] ?? '', /frame-ancestors 'none'/, `${name}: CSP`);
+    t.is(res.headers['x-content-type-options'], 'nosniff', `${name}: nosniff`);
+  }
+  // A normal request on the same listener is Koa's as ever.
+  t.is((await send(running.port, { method: 'GET', target: '/healthz', headers: [] })).status, 200);
 });

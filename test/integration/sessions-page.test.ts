@@ -73,7 +73,7 @@ test('lists the user\'s live sessions with browser, times and the current one ma
     t.truthy(id);
     t.false(page.body.includes(id!), 'a session id (bearer secret) in the HTML');
   }
-  t.is(parse(page.body).querySelectorAll('#sessions time').length, 4, 'started and last active of each');
+  t.is(parse(page.body).querySelectorAll('#sessions td[data-label] time').length, 4, 'started and last active of each');
   t.truthy(parse(page.body).querySelector('header a[href="/sessions"]'), 'linked from the header');
 });
 

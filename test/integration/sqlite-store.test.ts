@@ -96,7 +96,7 @@ test('the token record lives in its own table (the rows every request reads stay
   await store.close();
 });
 
-test('a version 1 database (sessions without token records) is upgraded in place and keeps its sessions', async (t) => {
+test('a version 1 database (sessions without token records, nor tombstones) is upgraded in place and keeps its sessions', async (t) => {
   const file = tempFile(t);
   const v1 = sampleRecord();
   {
@@ -105,7 +105,7 @@ test('a version 1 database (sessions without token records) is upgraded in place
     await store.create(v1);
     await store.close();
     const db = new Database(file);
-    db.exec('DROP TRIGGER session_tokens_follow; DROP TABLE session_tokens');
+    db.exec('DROP TRIGGER session_tokens_follow; DROP TABLE session_tokens; DROP TABLE tombstones');
     db.pragma('user_version = 1');
     db.close();
   }
@@ -113,9 +113,11 @@ test('a version 1 database (sessions without token records) is upgraded in place
   t.is((await store.get(v1.id, Date.now()))?.sub, v1.sub, 'the old session survives the upgrade');
   t.true(await store.setTokens(v1.id, sampleTokens()));
   t.truthy(await store.getTokens(v1.id, Date.now()));
+  await store.addTombstone(v1.id, 60);
+  t.true(await store.hasTombstone(v1.id), 'tombstones after the upgrade');
   await store.close();
   const db = new Database(file, { readonly: true });
-  t.is(db.pragma('user_version', { simple: true }), 2);
+  t.is(db.pragma('user_version', { simple: true }), 3);
   db.close();
 });
 

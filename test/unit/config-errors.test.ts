@@ -29,13 +29,13 @@ const examples: [string, Record<string, string>, string, RegExp][] = [
   ['a non-numeric PORT', { PORT: 'eighty' }, 'PORT', /must be a number/],
   ['a PORT out of range', { PORT: '70000' }, 'PORT', /must be at most 65535/],
   ['NODE_ENV=production without SESSION_SECRET', PRODUCTION, 'SESSION_SECRET', /is required when NODE_ENV=production/],
-  ['NODE_ENV=production with a SESSION_SECRET shorter than 32 bytes', { ...PRODUCTION, SESSION_SECRET: 'x'.repeat(31) }, 'SESSION_SECRET', /at least 32 bytes/],
+  ['NODE_ENV=production with a SESSION_SECRET shorter than 32 bytes', { ...PRODUCTION, SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0' }, 'SESSION_SECRET', /at least 32 bytes/],
   ['a placeholder SESSION_SECRET', { SESSION_SECRET: 'keyboard cat' }, 'SESSION_SECRET', /placeholder/],
-  ['NODE_ENV=production with the dev-idp client secret', { ...PRODUCTION, CLIENT_SECRET: 'dev-only-insecure-client-secret', SESSION_SECRET: 'y'.repeat(40) }, 'CLIENT_SECRET', /must not be the dev-idp default/],
-  ['NODE_ENV=production without BASE_URL', { ...PRODUCTION, BASE_URL: '', SESSION_SECRET: 'y'.repeat(40) }, 'BASE_URL', /is required when NODE_ENV=production/],
-  ['NODE_ENV=production without ISSUER_BASE_URL', { ...PRODUCTION, ISSUER_BASE_URL: '', SESSION_SECRET: 'y'.repeat(40) }, 'ISSUER_BASE_URL', /is required when NODE_ENV=production/],
-  ['NODE_ENV=production with LOG_FORMAT=pretty', { ...PRODUCTION, LOG_FORMAT: 'pretty', SESSION_SECRET: 'y'.repeat(40) }, 'LOG_FORMAT', /pretty is for development/],
-  ['NODE_ENV=production on a public http:// BASE_URL', { ...PRODUCTION, BASE_URL: 'http://app.example.com', SESSION_SECRET: 'y'.repeat(40) }, 'BASE_URL', /https:\/\/ in production/],
+  ['NODE_ENV=production with the dev-idp client secret', { ...PRODUCTION, CLIENT_SECRET: 'dev-only-insecure-client-secret', SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe' }, 'CLIENT_SECRET', /must not be the dev-idp default/],
+  ['NODE_ENV=production without BASE_URL', { ...PRODUCTION, BASE_URL: '', SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe' }, 'BASE_URL', /is required when NODE_ENV=production/],
+  ['NODE_ENV=production without ISSUER_BASE_URL', { ...PRODUCTION, ISSUER_BASE_URL: '', SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe' }, 'ISSUER_BASE_URL', /is required when NODE_ENV=production/],
+  ['NODE_ENV=production with LOG_FORMAT=pretty', { ...PRODUCTION, LOG_FORMAT: 'pretty', SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe' }, 'LOG_FORMAT', /pretty is for development/],
+  ['NODE_ENV=production on a public http:// BASE_URL', { ...PRODUCTION, BASE_URL: 'http://app.example.com', SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe' }, 'BASE_URL', /https:\/\/ in production/],
   ['an http:// issuer off loopback', { ISSUER_BASE_URL: 'http://login.example.com' }, 'ISSUER_BASE_URL', /only on a loopback host/],
   ['SESSION_STORE=redis without REDIS_URL', { SESSION_STORE: 'redis' }, 'REDIS_URL', /is required when SESSION_STORE=redis/],
   ['SESSION_STORE=redis-cluster without REDIS_CLUSTER_NODES', { SESSION_STORE: 'redis-cluster' }, 'REDIS_CLUSTER_NODES', /is required when SESSION_STORE=redis-cluster/],
@@ -74,7 +74,7 @@ test('every setting has an example, and each example (secrets aside) is itself v
     // Descriptions of how to make one, not values to copy: a secret, a private key (and its file).
     if (name === 'SESSION_SECRET' || name === 'CLIENT_PRIVATE_KEY' || name === 'CLIENT_PRIVATE_KEY_FILE') continue;
     const env: Record<string, string> = { [name]: SETTING_EXAMPLES[name] };
-    if (name === 'NODE_ENV') Object.assign(env, PRODUCTION, { SESSION_SECRET: 'z'.repeat(40) });
+    if (name === 'NODE_ENV') Object.assign(env, PRODUCTION, { SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe' });
     t.deepEqual(problemsOf(env), [], name);
   }
 });

@@ -1,4 +1,5 @@
 /** Configuration defaults and the rules that keep development conveniences out of production. */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,14 +62,14 @@ test('production requires SESSION_SECRET and CLIENT_SECRET, and never takes a pl
   t.true(missing.some((p) => p.startsWith('CLIENT_SECRET:')));
   t.true(problemsOf({ ...base, SESSION_SECRET: 'keyboard cat', CLIENT_SECRET: 'x' }).some((p) => /SESSION_SECRET: .*placeholder/.test(p)));
   t.true(problemsOf({ ...base, SESSION_SECRET: 'too-short', CLIENT_SECRET: 'x' }).some((p) => /SESSION_SECRET: .*32 bytes/.test(p)));
-  t.true(problemsOf({ ...base, SESSION_SECRET: 'a'.repeat(40), CLIENT_SECRET: 'dev-only-insecure-client-secret' }).some((p) => p.startsWith('CLIENT_SECRET:')));
-  const ok = loadConfig({ ...base, SESSION_SECRET: `${'a'.repeat(40)},${'b'.repeat(40)}`, CLIENT_SECRET: 'real-secret' });
-  t.deepEqual(ok.sessionKeys, ['a'.repeat(40), 'b'.repeat(40)]);
+  t.true(problemsOf({ ...base, SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe', CLIENT_SECRET: 'dev-only-insecure-client-secret' }).some((p) => p.startsWith('CLIENT_SECRET:')));
+  const ok = loadConfig({ ...base, SESSION_SECRET: `${'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe'},${'Rm4tX8qL2vN7pZ3wC9kF5hJ1bG6yD0sAiE'}`, CLIENT_SECRET: 'real-secret' });
+  t.deepEqual(ok.sessionKeys, ['k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe', 'Rm4tX8qL2vN7pZ3wC9kF5hJ1bG6yD0sAiE']);
   t.true(ok.secureCookies);
 });
 
 test('production requires BASE_URL and ISSUER_BASE_URL to be set: the defaults are this machine and the dev-idp', (t) => {
-  const secrets = { NODE_ENV: 'production', SESSION_SECRET: 'a'.repeat(40), CLIENT_SECRET: 'real-secret', DATA_DIR: tmp() };
+  const secrets = { NODE_ENV: 'production', SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe', CLIENT_SECRET: 'real-secret', DATA_DIR: tmp() };
   t.deepEqual(problemsOf(secrets).map((p) => p.split(':')[0]), ['BASE_URL', 'ISSUER_BASE_URL']);
   t.deepEqual(problemsOf({ ...secrets, BASE_URL: 'https://app.example.com' }).map((p) => p.split(':')[0]), ['ISSUER_BASE_URL']);
   t.deepEqual(problemsOf({ ...secrets, ISSUER_BASE_URL: 'https://login.example.com' }).map((p) => p.split(':')[0]), ['BASE_URL']);
@@ -90,7 +91,7 @@ test('the issuer is the bundled dev-idp when it is an http loopback URL on the d
   t.false(isDevIdp({ ISSUER_BASE_URL: 'https://login.example.com' }));
   t.false(isDevIdp({ DEV_IDP_PORT: 'not-a-port' }), 'the dev-idp reports its own invalid settings');
   t.false(loadConfig({
-    NODE_ENV: 'production', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'http://localhost:4000', CLIENT_SECRET: 'real-secret', SESSION_SECRET: 'a'.repeat(40),
+    NODE_ENV: 'production', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'http://localhost:4000', ALLOW_INSECURE_DEV_ISSUER: 'true', CLIENT_SECRET: 'real-secret', SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe',
   }).issuerIsDevIdp, 'never in production');
 });
 
@@ -98,7 +99,7 @@ test('LOG_FORMAT: json or pretty, unset by default (the terminal decides), prett
   t.is(loadConfig({ DATA_DIR: tmp() }).logFormat, undefined);
   t.is(loadConfig({ DATA_DIR: tmp(), LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
   t.regex(problemsOf({ DATA_DIR: tmp(), LOG_FORMAT: 'yaml' })[0]!, /^LOG_FORMAT: must be one of json, pretty/);
-  const production = { NODE_ENV: 'production', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com', CLIENT_SECRET: 'real-secret', SESSION_SECRET: 'a'.repeat(40) };
+  const production = { NODE_ENV: 'production', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com', CLIENT_SECRET: 'real-secret', SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe' };
   t.is(loadConfig({ ...production, LOG_FORMAT: 'json' }).logFormat, 'json');
   t.deepEqual(problemsOf({ ...production, LOG_FORMAT: 'pretty' }).map((p) => p.split(':')[0]), ['LOG_FORMAT']);
 });
@@ -118,4 +119,30 @@ test('without ISSUER_BASE_URL and REMOTE_API_URL the app follows the dev-idp set
   t.is(byIssuer.remoteApiUrl.href, 'http://localhost:4100/');
   const explicit = loadConfig({ DEV_IDP_PORT: '4411', ISSUER_BASE_URL: 'http://localhost:4000', DATA_DIR: tmp() });
   t.is(explicit.issuer.href, 'http://localhost:4000/', 'an explicit ISSUER_BASE_URL wins');
+});
+
+test('production refuses development defaults: a loopback http issuer (unless ALLOW_INSECURE_DEV_ISSUER=true), SESSION_STORE=memory, a repetitive SESSION_SECRET', (t) => {
+  const production = { NODE_ENV: 'production', BASE_URL: 'https://app.example.com', ISSUER_BASE_URL: 'https://login.example.com', CLIENT_SECRET: 'real-secret', SESSION_SECRET: 'k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe', DATA_DIR: tmp() };
+  t.deepEqual(problemsOf(production), []);
+
+  const devIssuer = problemsOf({ ...production, ISSUER_BASE_URL: 'http://localhost:4000' });
+  t.is(devIssuer.length, 1);
+  t.regex(devIssuer[0]!, /^ISSUER_BASE_URL: is an http:\/\/ loopback issuer, a development IdP; .*ALLOW_INSECURE_DEV_ISSUER=true/);
+  t.deepEqual(problemsOf({ ...production, ISSUER_BASE_URL: 'http://127.0.0.1:4000', ALLOW_INSECURE_DEV_ISSUER: 'true' }), [], 'the explicit override');
+  t.deepEqual(problemsOf({ NODE_ENV: 'test', ISSUER_BASE_URL: 'http://localhost:4000', DATA_DIR: tmp() }), [], 'outside production no override is needed');
+
+  const memory = problemsOf({ ...production, SESSION_STORE: 'memory' });
+  t.is(memory.length, 1);
+  t.regex(memory[0]!, /^SESSION_STORE: memory loses sessions on restart/);
+  t.deepEqual(problemsOf({ NODE_ENV: 'test', SESSION_STORE: 'memory', DATA_DIR: tmp() }), []);
+
+  for (const weak of ['a'.repeat(40), 'abc123'.repeat(7), 'abababababababababab-abababababababababab', `${'0123456789'.repeat(4)}`]) {
+    const problems = problemsOf({ ...production, SESSION_SECRET: weak });
+    t.is(problems.length, 1, weak);
+    t.regex(problems[0]!, /^SESSION_SECRET: (is a repetition|has only \d+ distinct characters)/, weak);
+    t.false(problems[0]!.includes(weak), 'the secret is never echoed');
+  }
+  // A second key is checked too; random base64 passes.
+  t.is(problemsOf({ ...production, SESSION_SECRET: `k7Qm2xVp9LwZ4rT8nB3cY6fH1jD5sG0aUe,${'z'.repeat(40)}` }).length, 1);
+  t.deepEqual(problemsOf({ ...production, SESSION_SECRET: randomBytes(32).toString('base64') }), []);
 });

@@ -1,31 +1,34 @@
 /**
  * `createBff(options)`: the whole OpenID Connect backend-for-frontend as Koa middleware. It
  * composes, in request order: the package's answers to failed requests (unauthenticated contract)
- * → the session (koa-session over a SessionStore, cookie signed with the package's own keys) →
- * the API header guard → its routes (login, callback, logout, session, back-channel logout).
+ * → the Fetch Metadata guard (cross-site writes refused) → the session (koa-session over a
+ * SessionStore, cookie signed with the package's own keys) → the API header guard → its routes (login, callback, logout, session, back-channel logout).
  */
-import type { FetchImplementation } from 'jose';
 import type Koa from 'koa';
 import compose from 'koa-compose';
-import { AppError, AuthRequiredError, ForbiddenError } from './errors.ts';
+import { AppError, AuthRequiredError } from './errors.ts';
 import { AuthEvents, type AuthEvent, type AuthEventListener } from './events.ts';
 import { answerErrors } from './http/answers.ts';
-import { csrfToken, isSameOrigin, requireApiHeader, verifyFormRequest } from './http/csrf.ts';
+import { csrfToken, isSameOrigin, originRefused, requireApiHeader, verifyFormRequest } from './http/csrf.ts';
 import { formBody } from './http/body.ts';
+import { refuseCrossSiteWrites } from './http/fetch-metadata.ts';
 import { silentLogger } from './log.ts';
+import { LoginRateLimiter } from './login/rate-limit.ts';
 import { authRoutes as authRouter } from './login/routes.ts';
 import { TransactionCookies } from './login/transaction-cookies.ts';
 import { TransactionCodec } from './login/transaction.ts';
 import { backchannelRoutes } from './logout/backchannel-route.ts';
 import { authRouteSet } from './login/return-to.ts';
 import { createOidcClient } from './oidc/oidc.ts';
-import { resolveOptions, type BffOptions } from './options.ts';
+import { resolveOptions, type BffOptions, type RedisClientLike } from './options.ts';
 import { CookieSigner } from './session/cookie-signature.ts';
 import { requireUser, returnToFor } from './session/require-user.ts';
 import { checkRequirement, stepUpGuard, type StepUpRequirement } from './session/step-up.ts';
 import { publicJwks } from './oidc/client-auth.ts';
-import { sessionMiddleware, sessionState } from './session/session-middleware.ts';
+import { createSessionLayer, sessionState } from './session/session-middleware.ts';
 import { createSessionsApi, type SessionsApi } from './session/sessions-api.ts';
+import { createSessionEnder } from './session/tombstones.ts';
+import { revokeTokens } from './logout/revocation.ts';
 import { userSession } from './session/user-session.ts';
 import { createMemoryStore } from './stores/memory.ts';
 import { accessTokenGetter } from './tokens/access-token.ts';
@@ -59,7 +62,9 @@ export interface BffReadiness {
 export interface Bff {
   /**
    * The middleware to `app.use` before the routes it protects: answers for failed requests
-   * (401/302/`HX-Redirect`), the session, the API header guard and the package's routes.
+   * (401/302/`HX-Redirect`), the Fetch Metadata guard (403 for a cross-site POST/PUT/PATCH/DELETE
+   * outside the callback and back-channel routes), the session, the API header guard and the
+   * package's routes.
    */
   middleware(): Koa.Middleware;
   /**
@@ -128,7 +133,7 @@ export interface Bff {
    * when the host registered no OpenTelemetry SDK before `createBff`.
    */
   telemetry(): Koa.Middleware;
-  /** Name of the session cookie (`bff.sid`, or `__Host-bff.sid` on https). */
+  /** Name of the session cookie (`bff.sid`, or `__Host-Http-bff.sid` on https). */
   readonly cookieName: string;
   /** Stops background work (discovery retries); closes the store only when the package created it (memory default). */
   close(): Promise<void>;
@@ -171,11 +176,40 @@ export function createBff(options: BffOptions): Bff {
     onDiscoveryError: (err, retryInMs) => logger.warn({ event: 'discovery.failed', issuer: o.issuer.href, err: String(err), cause: causeOf(err), retryInMs }, 'IdP discovery failed; retrying'),
     onDiscovered: () => logger.info({ event: 'discovery.succeeded', issuer: o.issuer.href }, 'IdP discovery succeeded'),
     instrumentFetch: telemetryOn ? (nameOf) => idpFetch(telemetry, nameOf) : undefined,
+    now,
+    onJwksFetch: (info) => {
+      if (info.reason === 'failed') logger.warn({ event: 'jwks.fetch_failed', cause: info.cause }, 'the IdP signing keys (JWKS) could not be fetched');
+      else logger.info({ event: 'jwks.fetched', reason: info.reason, keys: info.keys }, 'IdP signing keys (JWKS) fetched');
+    },
   });
+  // The store's own Redis connection, when it has one, shares the per-IP login limit between instances.
+  const { client: storeRedis, prefix: storePrefix } = rawStore as { client?: RedisClientLike; prefix?: unknown };
+  const loginLimiter = new LoginRateLimiter({
+    perIpPerMinute: o.loginRateLimit.perIpPerMinute,
+    perInstancePerSecond: o.loginRateLimit.perInstancePerSecond,
+    redis: o.loginRateLimit.redis ?? ((rawStore.kind === 'redis' || rawStore.kind === 'redis-cluster') && typeof storeRedis?.evalsha === 'function' ? storeRedis : undefined),
+    keyPrefix: typeof storePrefix === 'string' ? storePrefix : 'bff:',
+  });
+  const sessionLayer = createSessionLayer({
+    // koa-session saves only the hot record; tokens live in the token record (refresher writes them).
+    store,
+    cookieName,
+    legacyCookieName: o.cookies.legacySession,
+    logger,
+    signer: new CookieSigner(o.secrets),
+    secure: o.https,
+    idleTimeout: o.idleTimeout,
+    absoluteTimeout: o.absoluteTimeout,
+    now,
+  });
+  const revoke = revokeTokens(oidc, logger);
+  const ender = createSessionEnder({ store, revoke, now });
   const router = authRouter({
     oidc,
     transactions: new TransactionCookies({ codec: new TransactionCodec(o.secrets), baseUrl: o.baseUrl, prefix: o.cookies.transactionPrefix }),
     store,
+    startLogin: sessionLayer.startLogin,
+    revoke,
     baseUrl: o.baseUrl,
     redirectUri: new URL(o.routes.callback, o.baseUrl),
     scope: o.scope,
@@ -184,28 +218,18 @@ export function createBff(options: BffOptions): Bff {
     events,
     clockTolerance: o.clockTolerance,
     now,
+    loginLimiter,
     dpop: o.dpop,
     clientKey: o.clientKey,
     paths: o.routes,
   });
   // Server-to-server, beside the auth routes (one allowedMethods answers 405 for both).
-  const jwksFetch = telemetryOn ? (idpFetch(telemetry, () => 'jwks') as unknown as FetchImplementation) : undefined;
-  router.use(backchannelRoutes({ oidc, store, clockTolerance: o.clockTolerance, idpTimeout: o.idpTimeout, logger, events, path: o.routes.backchannelLogout, jwksFetch }).routes());
+  router.use(backchannelRoutes({ oidc, store, ender, clockTolerance: o.clockTolerance, logger, events, path: o.routes.backchannelLogout }).routes());
   const refresher = createRefresher({ store, oidc, refreshSkew: o.refreshSkew, idpTimeout: o.idpTimeout, logger, events, now });
   const authRoutes = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.backchannelLogout]);
   const credentialsOf = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
   // Its store reads and a refresh's store and IdP calls are children of a sampled request's span.
   const getAccessCredentials = (ctx: Koa.Context) => inRequestSpan(ctx, credentialsOf, ctx, undefined);
-  const session = sessionMiddleware({
-    // koa-session saves only the hot record; tokens live in the token record (refresher writes them).
-    store,
-    cookieName,
-    signer: new CookieSigner(o.secrets),
-    secure: o.https,
-    idleTimeout: o.idleTimeout,
-    absoluteTimeout: o.absoluteTimeout,
-    now,
-  });
   const apiHeader = requireApiHeader();
   const prefixes = [...o.apiPrefixes];
   // @koa/router's context type is stricter than Koa's Middleware; the runtime contract is the same.
@@ -215,7 +239,9 @@ export function createBff(options: BffOptions): Bff {
   const ownRoutes = compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
   const composed = compose<Koa.Context>([
     answerErrors({ loginPath: o.routes.login, render: o.render ?? {}, logger, events }),
-    session,
+    // Cross-site state changes stop here, before the session is read; the IdP's form_post and its back-channel calls are cross-site by nature.
+    refuseCrossSiteWrites(authRouteSet([o.routes.callback, o.routes.backchannelLogout])),
+    sessionLayer.middleware,
     async function apiHeaderGuard(ctx: Koa.Context, next: Koa.Next) {
       return prefixes.some((p) => ctx.path.startsWith(p)) ? apiHeader(ctx, next) : next();
     },
@@ -225,7 +251,7 @@ export function createBff(options: BffOptions): Bff {
       return routePaths.has(ctx.path.toLowerCase().replace(/\/+$/, '') || '/') ? inRequestSpan(ctx, ownRoutes, ctx, next) : next();
     },
   ]) as unknown as Koa.Middleware;
-  const userGuard = requireUser(o.baseUrl, events, authRoutes);
+  const userGuard = requireUser(o.baseUrl, events, authRoutes, store);
   const serverSpan = serverTelemetry(telemetry);
   const tokensOf = (id: string, at: number) => store.getTokens(id, at);
   const origin = o.baseUrl.origin;
@@ -259,7 +285,7 @@ export function createBff(options: BffOptions): Bff {
       return compose<Koa.Context>([parse, async function requireCsrfToken(ctx: Koa.Context, next: Koa.Next) {
         const s = userSession(ctx);
         if (!s) {
-          if (!isSameOrigin(ctx, origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
+          if (!isSameOrigin(ctx, origin)) throw originRefused();
           throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnToFor(ctx, o.baseUrl, authRoutes));
         }
         const body = (ctx.request.body ?? {}) as Record<string, unknown>;
@@ -267,7 +293,7 @@ export function createBff(options: BffOptions): Bff {
         await next();
       }]);
     },
-    sessions: createSessionsApi({ store, events, now }),
+    sessions: createSessionsApi({ store, events, ender, now }),
     on: (event, listener) => events.on(event, listener),
     async readiness() {
       const storeUp = await Promise.race([

@@ -36,14 +36,19 @@ export class AppError extends Error {
 
 /** A request that needs a logged-in user and has none. `sessionEnded` separates "never logged in" from "session gone". */
 export class AuthRequiredError extends AppError {
-  constructor(readonly sessionEnded: boolean, readonly returnTo: string) {
+  /**
+   * @param navigationRequired set by `GET /login` for a request that is not a top-level navigation
+   *   (fetch, XHR, htmx): it gets `401` JSON or `HX-Redirect` back to the login route, never a
+   *   redirect to the IdP (which would fail on CORS and create a login attempt for nothing).
+   */
+  constructor(readonly sessionEnded: boolean, readonly returnTo: string, readonly navigationRequired = false) {
     super(401, sessionEnded ? 'ERR_SESSION_ENDED' : 'ERR_NOT_LOGGED_IN', sessionEnded ? 'Your session has ended. Please log in again.' : 'You are not logged in.');
   }
 }
 
 /** A login that failed at the callback or before it. `retryPath` is where "Try again" leads. */
 export class LoginError extends AppError {
-  constructor(status: 400 | 502 | 503, code: string, publicMessage: string, readonly retryPath: string, options: AppErrorOptions = {}) {
+  constructor(status: 400 | 429 | 502 | 503, code: string, publicMessage: string, readonly retryPath: string, options: AppErrorOptions = {}) {
     super(status, code, publicMessage, options);
   }
 }

@@ -11,7 +11,7 @@
 import type { BffUser } from './bff.ts';
 
 export { createBff, type Bff, type BffReadiness, type BffUser } from './bff.ts';
-export { BffOptionsError, checkOptions, type BffOptions, type ErrorView, type RenderHooks } from './options.ts';
+export { BffOptionsError, checkOptions, type BffOptions, type ErrorView, type RedisClientLike, type RenderHooks } from './options.ts';
 export { AppError, AuthRequiredError, ForbiddenError, LoginError, UnavailableError, UpstreamError, publicView, type AppErrorOptions } from './errors.ts';
 export { AUTH_EVENTS, type AuthEvent, type AuthEventListener, type AuthEventPayload, type CsrfCheck } from './events.ts';
 export { sessionIdHash, type BffLogger, type LogMethod } from './log.ts';

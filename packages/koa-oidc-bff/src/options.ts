@@ -12,6 +12,14 @@ import { readClientKey, type ClientKey } from './oidc/client-key.ts';
 /** Values that look like secrets but are well known; never accepted in `secrets`. */
 const PLACEHOLDER_SECRETS = new Set(['keyboard cat', 'changeme', 'change-me', 'secret', 'password', 'some secret hurr', 'your-secret-here']);
 
+/**
+ * The part of a Redis client the login rate limit needs: an ioredis `Redis` (or `Cluster`) fits.
+ * Declared here so that the package's types do not need ioredis installed.
+ */
+export interface RedisClientLike {
+  evalsha(...args: never[]): unknown;
+}
+
 /** What the error render hook receives: only what may be shown to the user. */
 export interface ErrorView {
   /** HTTP status of the answer. */
@@ -128,9 +136,13 @@ const Schema = z.object({
   }).prefault({}),
   /** Path prefixes whose requests must carry `HX-Request: true` or `X-CSRF: 1` (403 otherwise). Default `['/api/']`. */
   apiPrefixes: z.array(path).readonly().default(['/api/']),
-  /** Cookie names. On an https `baseUrl` they get the `__Host-` prefix. */
+  /**
+   * Cookie names. On an https `baseUrl` the session cookie gets the `__Host-Http-` prefix (a browser
+   * that knows it lets only an HTTP response set it: Secure, HttpOnly, Path=/, no Domain) and the
+   * transaction cookies the `__Host-` prefix.
+   */
   cookies: z.object({
-    /** Session id cookie (its signature goes in `<name>.sig`). Default `bff.sid`. */
+    /** Session id cookie (its signature goes in `<name>.sig`). Default `bff.sid`; `__Host-Http-bff.sid` over https (`__Host-bff.sid` before, still read once and moved). */
     session: cookieName.default('bff.sid'),
     /** Prefix of the per-login transaction cookies (`<prefix><state>`). Default `bff.tx.`. */
     transactionPrefix: cookieName.default('bff.tx.'),
@@ -139,6 +151,22 @@ const Schema = z.object({
   logger: z.custom<BffLogger>((v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'must have debug, info, warn and error methods').optional(),
   /** Render hooks (see {@link RenderHooks}). */
   render: z.custom<RenderHooks>((v) => typeof v === 'object' && v !== null, 'must be an object of render functions').optional(),
+  /**
+   * Bounds on starting logins (`GET /login`, rate-limiter-flexible). Beyond either, the login is
+   * refused with `429` and `Retry-After` (a page, an htmx fragment or JSON).
+   */
+  loginRateLimit: z.object({
+    /** Logins one client IP (`ctx.ip`: set `app.proxy` behind a proxy) may start per minute. Default 60 (an office behind one NAT address). */
+    perIpPerMinute: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000').default(60),
+    /** Logins one instance may start per second, all clients together. Default 100. */
+    perInstancePerSecond: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000').default(100),
+    /**
+     * An ioredis client for the per-IP limit, shared by all instances. Default: the store's own
+     * connection when the store is the Redis store (`koa-oidc-bff/stores/redis`); otherwise the
+     * limit is counted in memory, per instance.
+     */
+    redis: z.custom<RedisClientLike>((v) => typeof v === 'object' && v !== null && typeof (v as { evalsha?: unknown }).evalsha === 'function', 'must be an ioredis client').optional(),
+  }).prefault({}),
   /** Clock in milliseconds since the epoch, for tests. Default `Date.now`. */
   now: z.custom<() => number>((v) => typeof v === 'function', 'must be a function').optional(),
 });
@@ -147,14 +175,21 @@ const Schema = z.object({
 export type BffOptions = z.input<typeof Schema>;
 
 /** Options after validation, with every default filled in. */
-export interface ResolvedOptions extends Omit<z.output<typeof Schema>, 'scope' | 'store' | 'upstreamTimeout' | 'now' | 'clientPrivateKey'> {
+export interface ResolvedOptions extends Omit<z.output<typeof Schema>, 'scope' | 'store' | 'upstreamTimeout' | 'now' | 'clientPrivateKey' | 'cookies'> {
   /** The `private_key_jwt` key, checked; undefined for the secret methods. */
   clientKey: ClientKey | undefined;
+  cookies: {
+    /** The session cookie's name as written. */
+    session: string;
+    /** Its former name, read once for the migration to `session` (https only). */
+    legacySession: string | undefined;
+    transactionPrefix: string;
+  };
   scope: string;
   store: SessionStore | undefined;
   upstreamTimeout: number;
   now: () => number;
-  /** True for an https baseUrl: Secure, `__Host-` cookies. */
+  /** True for an https baseUrl: Secure, `__Host-Http-` / `__Host-` cookies. */
   https: boolean;
   /** True for an http:// issuer (allowed on loopback only). */
   insecureIssuer: boolean;
@@ -245,7 +280,8 @@ export function checkOptions(input: unknown): { ok: true; options: ResolvedOptio
       https,
       insecureIssuer: o.issuer.protocol === 'http:',
       cookies: {
-        session: https ? `__Host-${o.cookies.session}` : o.cookies.session,
+        session: https ? `__Host-Http-${o.cookies.session}` : o.cookies.session,
+        legacySession: https ? `__Host-${o.cookies.session}` : undefined,
         transactionPrefix: https ? `__Host-${o.cookies.transactionPrefix}` : o.cookies.transactionPrefix,
       },
     },

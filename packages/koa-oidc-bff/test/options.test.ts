@@ -74,7 +74,7 @@ test('valid options are accepted and the host app is left alone (app.keys stays 
   const loopback = createBff({ ...GOOD, issuer: 'http://127.0.0.1:9', baseUrl: 'http://localhost:3000' });
   const production = createBff({ ...GOOD, store });
   t.is(loopback.cookieName, 'bff.sid');
-  t.is(production.cookieName, '__Host-bff.sid');
+  t.is(production.cookieName, '__Host-Http-bff.sid');
   app.use(loopback.middleware());
   t.is(app.keys as unknown, undefined);
   await loopback.close();

@@ -78,9 +78,10 @@ test("PAR 'always' with an IdP that does not advertise it: whenReady rejects, re
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/login`, { headers: { accept: 'application/json' } });
-  t.is(res.status, 503);
-  t.is(((await res.json()) as { error: string }).error, 'ERR_IDP_UNSUITABLE');
+  // A client without Fetch Metadata (Node's fetch would send Sec-Fetch-Mode: cors, which /login answers 401).
+  const res = await new Agent('http://127.0.0.1').http.get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/login`, { headers: { accept: 'application/json' } });
+  t.is(res.statusCode, 503);
+  t.is((JSON.parse(res.body) as { error: string }).error, 'ERR_IDP_UNSUITABLE');
 });
 
 test('client_secret_post: login, refresh and logout with a client registered for it (the evil IdP, which accepts Basic only, proves the secret goes in the body: test/integration/client-auth.test.ts)', async (t) => {

@@ -124,3 +124,29 @@ test('logged out in another browser sharing the cookie: htmx gets 401 + HX-Redir
   t.is(json.statusCode, 401);
   t.deepEqual(JSON.parse(json.body), { error: 'unauthenticated' });
 });
+
+test('regression: re-authentication after an ended session from an htmx navigation (boosted link) returns to the page it was going to', async (t) => {
+  const ua = new Agent(host.appUrl);
+  await ua.login(ALICE);
+  await host.store.destroy((await ua.cookie('bff.sid'))!);
+  // A boosted link to /page?tab=4, clicked on /other: the user was going to /page?tab=4.
+  const boosted = await ua.hx('/page?tab=4', '/other', { 'HX-Boosted': 'true' });
+  t.is(boosted.statusCode, 401);
+  t.is(boosted.headers['hx-redirect'], '/login?returnTo=%2Fpage%3Ftab%3D4');
+  // A history restore is a navigation too.
+  const restore = await ua.hx('/page?tab=5', '/other', { 'HX-History-Restore-Request': 'true', [SESSION_EXPECTED_HEADER]: 'true' });
+  t.is(restore.headers['hx-redirect'], '/login?returnTo=%2Fpage%3Ftab%3D5');
+  // A button's fragment request still returns to the page it was made from, never to the fragment's URL.
+  const button = await ua.hx('/api/hello', '/other?x=1', { [SESSION_EXPECTED_HEADER]: 'true' });
+  t.is(button.headers['hx-redirect'], '/login?returnTo=%2Fother%3Fx%3D1');
+  // Same-origin rules as ever: a boosted request for an auth route or another origin's page goes home.
+  const toLogin = await ua.hx('/login?returnTo=/x', '/other', { 'HX-Boosted': 'true', [SESSION_EXPECTED_HEADER]: 'true' });
+  t.not(toLogin.headers['hx-redirect'], '/login?returnTo=%2Flogin%3FreturnTo%3D%2Fx');
+});
+
+test('never logged in, boosted htmx navigation to a protected page: HX-Redirect to log in (no notice swapped into a page being left)', async (t) => {
+  const ua = new Agent(host.appUrl);
+  const res = await ua.hx('/page?tab=6', '/', { 'HX-Boosted': 'true' });
+  t.is(res.statusCode, 401);
+  t.is(res.headers['hx-redirect'], '/login?returnTo=%2Fpage%3Ftab%3D6');
+});

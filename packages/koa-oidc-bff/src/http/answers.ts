@@ -2,13 +2,16 @@
  * The package's answers to failed requests, and the middleware that gives them. It owns the
  * unauthenticated contract (OAuth 2.0 for Browser-Based Apps, BFF pattern):
  * - htmx, never logged in: 401 + "not logged in" fragment (render hook) with a login link;
- * - htmx, session ended: 401 + `HX-Redirect: <login>?returnTo=<page>` (never a 3xx to htmx);
+ * - htmx, session ended, or an htmx navigation (boosted link, history restore): 401 +
+ *   `HX-Redirect: <login>?returnTo=<page>` (never a 3xx to htmx); the page is where a navigation
+ *   was going, else the page the request came from;
  * - navigation: 302 to `<login>?returnTo=<path>`;
  * - JSON client: 401 `{"error":"unauthenticated"}`;
  * - step-up (RFC 9470): the same with `acr_values`/`max_age` in the login URL, JSON
- *   `{"error":"insufficient_user_authentication"}`.
+ *   `{"error":"insufficient_user_authentication"}`;
+ * - `GET /login` by a fetch/XHR (navigationRequired): 401 JSON, or for htmx 401 + `HX-Redirect`.
  * Other {@link AppError}s get their status with a page, a fragment or JSON; nothing private
- * (stack, `detail`) leaves the server. Errors that are not AppErrors go on to the host's handler.
+ * (stack, `detail`) leaves the server, and no redirect prepared before the failure does. Errors that are not AppErrors go on to the host's handler.
  */
 import escapeHtml from 'escape-html';
 import type Koa from 'koa';
@@ -16,9 +19,12 @@ import { AppError, AuthRequiredError, LoginError, publicView } from '../errors.t
 import { AUTH_EVENTS, type AuthEvents, type CsrfCheck } from '../events.ts';
 import type { BffLogger } from '../log.ts';
 import type { ErrorView, RenderHooks } from '../options.ts';
-import { htmx, setHxRedirect } from './htmx.ts';
+import { isHtmxNavigation } from '../login/return-to.ts';
+import { htmx, setHxRedirect, wantsFragment } from './htmx.ts';
 import { StepUpRequiredError, stepUpLoginUrl } from '../session/step-up.ts';
 
+/** Headers that send the browser elsewhere; never part of an error answer. */
+const REDIRECT_HEADERS = ['Location', 'HX-Redirect', 'HX-Location', 'Refresh'];
 
 /** True when the client asked for JSON rather than HTML. */
 export function prefersJson(ctx: Koa.Context): boolean {
@@ -68,6 +74,9 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
     if (!(err instanceof LoginError)) logger.info({ requestId, code: view.code, status: view.status, detail: err.detail }, 'request refused');
     const check = CSRF_CHECK_BY_CODE[err.code];
     if (check) options.events?.emit(AUTH_EVENTS.csrfRejected, { check, reason: err.code, requestId });
+    // A redirect prepared before the failure must not leave with the error: a logout's Location
+    // to the IdP carries id_token_hint (a token) and would end the IdP session although ours failed.
+    for (const header of REDIRECT_HEADERS) ctx.remove(header);
     // The answer differs by htmx and by Accept (JSON or HTML).
     ctx.vary('HX-Request');
     ctx.vary('Accept');
@@ -92,14 +101,15 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
 
     if (err instanceof AuthRequiredError) {
       const login = loginUrl(err.returnTo);
-      ctx.status = hx.request || prefersJson(ctx) ? 401 : 302;
-      if (hx.request && err.sessionEnded) {
+      ctx.status = hx.request || prefersJson(ctx) || err.navigationRequired ? 401 : 302;
+      // A navigation to a protected page means "log in": no notice to swap into a page that is going away.
+      if (hx.request && (err.sessionEnded || err.navigationRequired || isHtmxNavigation({ method: ctx.method, htmx: hx }))) {
         setHxRedirect(ctx, login);
         ctx.body = '';
       } else if (hx.request) {
         ctx.type = 'html';
         ctx.body = notLoggedIn(ctx, { loginUrl: login });
-      } else if (prefersJson(ctx)) {
+      } else if (prefersJson(ctx) || err.navigationRequired) {
         ctx.body = { error: 'unauthenticated' };
       } else {
         ctx.redirect(login);
@@ -113,10 +123,11 @@ export function answerErrors(options: AnswersOptions): Koa.Middleware {
       code: view.code,
       message: view.message,
       requestId,
-      heading: err instanceof LoginError ? 'Login not completed' : undefined,
+      heading: err instanceof LoginError ? (err.status === 429 ? 'Too many logins' : 'Login not completed') : undefined,
       retryUrl: err instanceof LoginError ? loginUrl(err.retryPath) : undefined,
     };
-    if (hx.request) {
+    // A boosted navigation gets the whole page (htmx selects what it swaps from it).
+    if (wantsFragment(ctx)) {
       ctx.type = 'html';
       ctx.body = renderError(ctx, errorView, 'fragment');
     } else if (prefersJson(ctx)) {

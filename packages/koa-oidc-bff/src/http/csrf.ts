@@ -21,7 +21,7 @@ export function csrfToken(secret: string): string {
   return tokens.create(secret);
 }
 
-/** Middleware: 403 `ERR_CSRF_HEADER` unless the request carries `HX-Request: true` or `X-CSRF: 1`. */
+/** Middleware: 403 `ERR_CSRF_HEADER` (check `api_header`) unless the request carries `HX-Request: true` or `X-CSRF: 1`. */
 export function requireApiHeader(): Koa.Middleware {
   return async function requireApiHeaderMiddleware(ctx, next) {
     if (ctx.get('hx-request') !== 'true' && ctx.get('x-csrf') !== '1') {
@@ -29,6 +29,11 @@ export function requireApiHeader(): Koa.Middleware {
     }
     await next();
   };
+}
+
+/** The refusal of a form whose `Origin`/`Referer` is not this site (403 `ERR_CSRF_ORIGIN`, check `origin`). */
+export function originRefused(): ForbiddenError {
+  return new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
 }
 
 /** True when `Origin` (or, without it, `Referer`) names `origin`. */
@@ -45,10 +50,10 @@ export function isSameOrigin(ctx: Koa.Context, origin: string): boolean {
 /**
  * Checks a state-changing form request: same-origin `Origin`/`Referer` and a valid `_csrf` token
  * for `secret` (undefined when the browser has no session).
- * @throws {ForbiddenError} `ERR_CSRF_ORIGIN` or `ERR_CSRF_TOKEN`.
+ * @throws {ForbiddenError} `ERR_CSRF_ORIGIN` (check `origin`) or `ERR_CSRF_TOKEN` (check `token`).
  */
 export function verifyFormRequest(ctx: Koa.Context, origin: string, secret: string | undefined, token: unknown): void {
-  if (!isSameOrigin(ctx, origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
+  if (!isSameOrigin(ctx, origin)) throw originRefused();
   if (!secret || typeof token !== 'string' || !tokens.verify(secret, token)) {
     throw new ForbiddenError('ERR_CSRF_TOKEN', 'This form has expired. Reload the page and try again.');
   }

@@ -17,6 +17,9 @@ export interface AuthorizationRequest {
 /**
  * Creates a fresh transaction (random `state`, `nonce`, and for `code` a PKCE S256 `code_verifier`)
  * and the authorization URL taken from discovery.
+ * @param options.reauthenticate ask the IdP for the user's credentials whatever session it holds
+ *   (`prompt=login`, `max_age=0`, OIDC Core 3.1.2.1): the browser's session was ended by its user
+ *   or the IdP, and must not come back through the IdP's single sign-on.
  */
 export async function buildAuthorizationRequest(
   config: client.Configuration,
@@ -27,6 +30,8 @@ export async function buildAuthorizationRequest(
     /** Step-up (OIDC Core 3.1.2.1, RFC 9470 4): requested `acr_values` (space-separated) and `max_age` (seconds). */
     acrValues?: string | undefined;
     maxAge?: number | undefined;
+    /** The browser's session was ended by its user or the IdP: credentials again (`max_age=0` wins over a step-up's). */
+    reauthenticate?: boolean | undefined;
   },
 ): Promise<AuthorizationRequest> {
   const state = client.randomState();
@@ -39,6 +44,12 @@ export async function buildAuthorizationRequest(
     state,
     nonce,
   };
+  const maxAge = options.reauthenticate ? 0 : options.maxAge;
+  if (options.reauthenticate) {
+    // offline_access needs prompt=consent (OIDC Core 11); consent without login would not ask for credentials.
+    const offline = options.responseType === 'code' && options.scope.split(' ').includes('offline_access');
+    params.prompt = offline ? 'login consent' : 'login';
+  }
   let code_verifier: string | undefined;
   if (options.responseType === 'code') {
     code_verifier = client.randomPKCECodeVerifier();
@@ -46,13 +57,13 @@ export async function buildAuthorizationRequest(
     params.code_challenge_method = 'S256';
   }
   if (options.acrValues !== undefined) params.acr_values = options.acrValues;
-  if (options.maxAge !== undefined) params.max_age = String(options.maxAge);
+  if (maxAge !== undefined) params.max_age = String(maxAge);
   return {
     url: await authorizationUrl(config, params, options.usePar),
     transaction: {
       state, nonce, code_verifier, returnTo: options.returnTo, iat: Math.floor(options.now / 1000),
       ...(options.acrValues !== undefined ? { acr_values: options.acrValues } : {}),
-      ...(options.maxAge !== undefined ? { max_age: options.maxAge } : {}),
+      ...(maxAge !== undefined ? { max_age: maxAge } : {}),
     },
   };
 }

@@ -82,3 +82,30 @@ export function returnToFromCurrentUrl(currentUrl: string | undefined, base: URL
     return '/';
   }
 }
+
+/** What {@link returnToForRequest} needs of a request. */
+export interface ReturnToRequest {
+  method: string;
+  /** The request's path and query (`ctx.originalUrl`). */
+  originalUrl: string;
+  htmx: { request: boolean; boosted: boolean; historyRestore: boolean; currentUrl: string | undefined };
+}
+
+/**
+ * Where a re-authentication should bring the user back:
+ * - a navigation (a plain GET, an htmx-boosted GET or an htmx history restore): the page asked for,
+ *   because that is where the user was going;
+ * - any other htmx request (a button, a form, a fragment): the page it was made from
+ *   (same-origin `HX-Current-URL`), because its own URL is not a page;
+ * always through {@link safeReturnTo} (same origin, no auth route), else `/`.
+ */
+export function returnToForRequest(req: ReturnToRequest, base: URL, authRoutes: ReadonlySet<string> = DEFAULT_AUTH_ROUTES): string {
+  const hx = req.htmx;
+  const navigation = !hx.request || ((hx.boosted || hx.historyRestore) && (req.method === 'GET' || req.method === 'HEAD'));
+  return navigation ? safeReturnTo(req.originalUrl, base, authRoutes) : returnToFromCurrentUrl(hx.currentUrl, base, authRoutes);
+}
+
+/** True for an htmx request that navigates (boosted or a history restore, GET): it is answered like a page load. */
+export function isHtmxNavigation(req: Pick<ReturnToRequest, 'method' | 'htmx'>): boolean {
+  return req.htmx.request && (req.htmx.boosted || req.htmx.historyRestore) && (req.method === 'GET' || req.method === 'HEAD');
+}

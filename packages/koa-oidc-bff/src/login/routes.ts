@@ -5,21 +5,25 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import * as client from 'openid-client';
-import { AppError, ForbiddenError } from '../errors.ts';
+import { AppError, AuthRequiredError } from '../errors.ts';
 import { formBody } from '../http/body.ts';
+import { isTopLevelNavigation } from '../http/fetch-metadata.ts';
 import { htmx, setHxRedirect } from '../http/htmx.ts';
-import { isSameOrigin, newCsrfSecret, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
+import { isSameOrigin, newCsrfSecret, originRefused, requireApiHeader, verifyFormRequest } from '../http/csrf.ts';
 import type { BffLogger as Logger } from '../log.ts';
-import { assertSessionLoaded, markSessionCreation, sessionState } from '../session/session-middleware.ts';
+import { assertSessionLoaded, sessionState, type SessionLayer } from '../session/session-middleware.ts';
 import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
 import { buildAuthorizationRequest, completeLogin } from './flow.ts';
-import { jwsKid } from '../oidc/jwks-cache.ts';
+import { JwksUnavailableError, jwsKid } from '../oidc/jwks-cache.ts';
 import { loginErrorFrom, loginFailure } from '../oidc/oidc-errors.ts';
 import type { OidcClient } from '../oidc/oidc.ts';
+import type { LoginRateLimiter } from './rate-limit.ts';
 import { authRouteSet, safeReturnTo } from './return-to.ts';
 import { TRANSACTION_TTL, type TransactionCookies } from './transaction-cookies.ts';
 import { digest } from './transaction.ts';
-import { endSession, regenerateSession, userSession, writeUserSession } from '../session/user-session.ts';
+import { endSession, userSession } from '../session/user-session.ts';
+import { namesEndedSession } from '../session/tombstones.ts';
+import type { Revoke } from '../logout/revocation.ts';
 import { tokensOf } from '../tokens/refresh.ts';
 import type { SessionStore } from '../session/store.ts';
 import { publicJwks } from '../oidc/client-auth.ts';
@@ -31,6 +35,10 @@ export interface AuthRoutesOptions {
   oidc: OidcClient;
   transactions: TransactionCookies;
   store: SessionStore;
+  /** Stores a login under a fresh session id (the session layer's). */
+  startLogin: SessionLayer['startLogin'];
+  /** Revokes tokens at the IdP (RFC 7009), best effort. */
+  revoke: Revoke;
   baseUrl: URL;
   redirectUri: URL;
   scope: string;
@@ -41,6 +49,8 @@ export interface AuthRoutesOptions {
   /** Seconds of clock difference accepted with the IdP. */
   clockTolerance: number;
   now: () => number;
+  /** Bounds on starting logins (per client IP, per instance). */
+  loginLimiter: LoginRateLimiter;
   /** DPoP (RFC 9449): a key pair per session, tokens bound to it. */
   dpop: boolean;
   /** The `private_key_jwt` key, whose public JWKS is served at `paths.jwks`; undefined: no JWKS route. */
@@ -65,6 +75,23 @@ export function authRoutes(options: AuthRoutesOptions): Router {
 
   router.get(options.paths.login, async function login(ctx) {
     const returnTo = safeReturnTo(ctx.query.returnTo, baseUrl, authRoutes);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.vary('Sec-Fetch-Mode');
+    // Every request to /login counts, navigation or not: a loop of them is what the limit is for.
+    const decision = await options.loginLimiter.consume(ctx.ip);
+    if (!decision.allowed) {
+      const wait = decision.retryAfter === 1 ? 'a second' : `${decision.retryAfter} seconds`;
+      const err = loginFailure('ERR_LOGIN_RATE_LIMITED', returnTo, {
+        detail: `${decision.limit === 'ip' ? 'per-IP' : 'per-instance'} login limit`,
+        headers: { 'Retry-After': String(decision.retryAfter) },
+        message: `Too many logins were started. Please wait ${wait}, then try again.`,
+      });
+      logFailedLogin(ctx, err);
+      throw err;
+    }
+    // Only a top-level navigation can follow a redirect to the IdP; a fetch, XHR or htmx request
+    // gets the unauthenticated answer (401 JSON, or 401 + HX-Redirect back here), and no transaction.
+    if (!isTopLevelNavigation(ctx)) throw new AuthRequiredError(sessionState(ctx).cookiePresent, returnTo, true);
     const { acrValues, maxAge } = stepUpParams(ctx.query);
     let config;
     try {
@@ -74,9 +101,11 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       logFailedLogin(ctx, err);
       throw err;
     }
+    // A browser whose cookie names a session its user (or the IdP) ended gives its credentials again.
+    const reauthenticate = await namesEndedSession(ctx, store);
     let request;
     try {
-      request = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now(), usePar: oidc.usePar, acrValues, maxAge });
+      request = await buildAuthorizationRequest(config, { redirectUri: options.redirectUri, scope: options.scope, responseType: options.responseType, returnTo, now: now(), usePar: oidc.usePar, acrValues, maxAge, reauthenticate });
     } catch (err) {
       // The PAR endpoint refused or failed: 503, logged as a failed login.
       logFailedLogin(ctx, err);
@@ -85,7 +114,6 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const { url, transaction } = request;
     await transactions.save(ctx, transaction);
     events.emit(AUTH_EVENTS.loginStarted, { requestId: requestIdOf(ctx) });
-    ctx.set('Cache-Control', 'no-store');
     redirectBrowser(ctx, url.href, 302);
   });
 
@@ -137,7 +165,12 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     if (!(await store.claimOnce(`state:${digest(state)}`, TRANSACTION_TTL))) {
       throw loginFailure('ERR_LOGIN_STATE_USED', tx.returnTo);
     }
-    const config = oidc.callbackConfiguration(options.responseType === 'id_token' ? jwsKid(form.id_token) : undefined);
+    let config;
+    try {
+      config = await oidc.callbackConfiguration(options.responseType === 'id_token' ? jwsKid(form.id_token) : undefined);
+    } catch (err) {
+      throw err instanceof JwksUnavailableError ? keysUnavailable(err, tx.returnTo) : err;
+    }
     // DPoP: the session's key pair, made here (never in the browser) and bound to its tokens.
     const dpopKey = options.dpop && options.responseType === 'code' ? await newDPoPKey() : undefined;
     let result;
@@ -147,30 +180,37 @@ export function authRoutes(options: AuthRoutesOptions): Router {
         dpop: dpopKey ? client.getDPoPHandle(config, dpopKey.keyPair) : undefined,
       });
     } catch (err) {
-      throw loginErrorFrom(err, tx.returnTo, config.clientMetadata().client_id);
+      // The ID token named a key the cache could not fetch: unchecked, not invalid.
+      const keysFailure = oidc.jwksFailure(config);
+      throw keysFailure ? keysUnavailable(keysFailure, tx.returnTo) : loginErrorFrom(err, tx.returnTo, config.clientMetadata().client_id);
     }
     const claims = result.claims as Record<string, unknown>;
-    // Tokens and the full claim set go to the token record; the session holds the small hot part.
-    // So is what only a replayed callback needs (`loginState`, `returnTo`); the IdP session id
-    // (`sid`) is a column of the record, indexed for back-channel logout.
-    markSessionCreation(ctx, {
-      claims,
-      idToken: result.idToken,
-      accessToken: result.accessToken,
-      refreshToken: result.refreshToken,
-      accessTokenExpiresAt: result.accessTokenExpiresAt,
-      loginState: digest(state),
-      returnTo: tx.returnTo,
-      ...(dpopKey ? { dpopKey: dpopKey.jwk } : {}),
-    }, stringClaim(claims.sid), String(claims.sub));
-    writeUserSession(ctx, {
-      user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) },
-      csrfSecret: newCsrfSecret(),
-    });
-    // A new session id at every login (session fixation, OWASP ASVS 3.2.1).
-    await regenerateSession(ctx);
-    // The id the store just created (koa-session's `session.externalKey` still holds the pre-regeneration one).
-    const id = sessionState(ctx).record?.id;
+    let id: string;
+    try {
+      // Tokens and the full claim set go to the token record; the session holds the small hot part.
+      // So is what only a replayed callback needs (`loginState`, `returnTo`); the IdP session id
+      // (`sid`) is a column of the record, indexed for back-channel logout. A fresh session id
+      // (session fixation, OWASP ASVS 3.2.1), or no session at all.
+      id = await options.startLogin(ctx, {
+        sub: String(claims.sub),
+        sid: stringClaim(claims.sid),
+        data: { user: { sub: String(claims.sub), name: stringClaim(claims.name), email: stringClaim(claims.email) }, csrfSecret: newCsrfSecret() },
+        tokens: {
+          claims,
+          idToken: result.idToken,
+          accessToken: result.accessToken,
+          refreshToken: result.refreshToken,
+          accessTokenExpiresAt: result.accessTokenExpiresAt,
+          loginState: digest(state),
+          returnTo: tx.returnTo,
+          ...(dpopKey ? { dpopKey: dpopKey.jwk } : {}),
+        },
+      });
+    } catch (err) {
+      // No session holds these tokens: they must not outlive the failed login (RFC 7009).
+      await options.revoke({ refreshToken: result.refreshToken, accessToken: result.accessToken }, { event: 'login.revocation_failed', requestId: requestIdOf(ctx) });
+      throw err;
+    }
     const started = callbackStarted.get(ctx);
     events.emit(AUTH_EVENTS.loginSucceeded, { sub: String(claims.sub), sessionId: id, requestId: requestIdOf(ctx), durationMs: started === undefined ? undefined : performance.now() - started });
     ctx.status = 303;
@@ -182,7 +222,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     assertSessionLoaded(ctx);
     const current = userSession(ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    if (!isSameOrigin(ctx, baseUrl.origin)) throw new ForbiddenError('ERR_CSRF_ORIGIN', 'This form was not sent from this site.');
+    if (!isSameOrigin(ctx, baseUrl.origin)) throw originRefused();
     if (current) verifyFormRequest(ctx, baseUrl.origin, current.csrfSecret, body._csrf);
     const postLogout = new URL(options.paths.postLogout, baseUrl).href;
     let destination = postLogout;
@@ -192,15 +232,11 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       const tokens = tokensOf(record ? ((await store.getTokens(record.id, now())) ?? {}) : {});
       events.emit(AUTH_EVENTS.logout, { sub: current.user.sub, sessionId: record?.id, requestId: requestIdOf(ctx) });
       endSession(ctx);
+      // An offline_access refresh token outlives the IdP session (Back-Channel Logout 1.0, 2.7):
+      // revoke it (RFC 7009) so a copy of the store cannot mint access tokens after logout.
+      if (tokens.refreshToken) await options.revoke({ refreshToken: tokens.refreshToken }, { event: 'logout.revocation_failed', requestId: requestIdOf(ctx) });
       if (oidc.ready) {
         const config = oidc.configuration();
-        // An offline_access refresh token outlives the IdP session (Back-Channel Logout 1.0, 2.7):
-        // revoke it (RFC 7009) so a copy of the store cannot mint access tokens after logout.
-        if (tokens.refreshToken && config.serverMetadata().revocation_endpoint) {
-          await client.tokenRevocation(config, tokens.refreshToken, { token_type_hint: 'refresh_token' }).catch((err: unknown) => {
-            logger.warn({ event: 'logout.revocation_failed', reason: err instanceof Error ? err.name : 'unknown', requestId: requestIdOf(ctx) }, 'refresh token revocation failed');
-          });
-        }
         if (config.serverMetadata().end_session_endpoint) {
           // RP-Initiated Logout 1.0, 2: end the IdP session too, and come back here logged out.
           const params: Record<string, string> = { post_logout_redirect_uri: postLogout, client_id: config.clientMetadata().client_id };
@@ -288,6 +324,21 @@ function callbackForm(body: unknown): Record<string, string> {
     if (typeof value === 'string') form[field] = value;
   }
   return form;
+}
+
+/**
+ * A login whose ID token could not be checked because the IdP's keys could not be loaded. An IdP
+ * that timed out or refused the connection is unreachable (502 `ERR_LOGIN_IDP_UNREACHABLE`, as for
+ * every other IdP call); keys that answered unusably, or the refetch budget spent, are 503 with
+ * Retry-After.
+ */
+function keysUnavailable(err: JwksUnavailableError, retryPath: string) {
+  const cause = err.cause as { name?: unknown; message?: unknown } | undefined;
+  const timedOut = cause?.name === 'TimeoutError' || cause?.name === 'AbortError';
+  if (err.reason === 'unreachable' && (timedOut || (cause instanceof TypeError && /fetch failed/i.test(String(cause.message))))) {
+    return loginFailure('ERR_LOGIN_IDP_UNREACHABLE', retryPath, { detail: timedOut ? 'the JWKS request timed out' : 'the JWKS request failed' });
+  }
+  return loginFailure('ERR_LOGIN_IDP_KEYS_UNAVAILABLE', retryPath, { detail: err.reason, headers: { 'Retry-After': String(err.retryAfter) } });
 }
 
 function requestIdOf(ctx: Koa.Context): string | undefined {

@@ -18,7 +18,10 @@ export interface LoginTransaction {
   iat: number;
   /** Step-up: the `acr_values` asked for (OIDC Core 3.1.2.1), checked against the ID token's `acr`. */
   acr_values?: string;
-  /** Step-up: the `max_age` asked for, in seconds (checked by openid-client against `auth_time`). */
+  /**
+   * The `max_age` asked for, in seconds (checked by openid-client against `auth_time`): a step-up's,
+   * or 0 when the browser's cookie named a session ended by its user or the IdP.
+   */
   max_age?: number;
 }
 

@@ -3,6 +3,7 @@
  * section 2.6, with jose. Free of HTTP framework code; the route is in backchannel-route.ts.
  */
 import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { JwksUnavailableError } from '../oidc/jwks-cache.ts';
 
 /** The event that marks a JWT as a Logout Token (Back-Channel Logout 1.0, 2.4). */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -23,9 +24,13 @@ export interface LogoutTokenClaims {
   sid: string | undefined;
 }
 
-/** A Logout Token that must be refused (answered 400). `reason` is a short code for the log. */
+/**
+ * A Logout Token that must be refused (answered 400), or, with reason `jwks_unavailable`, one that
+ * could not be checked (answered 503). `reason` is a short code for the log.
+ */
 export class LogoutTokenError extends Error {
-  constructor(readonly reason: string, message: string) {
+  /** @param retryAfter seconds after which checking again may succeed (`jwks_unavailable` only). */
+  constructor(readonly reason: string, message: string, readonly retryAfter = 5) {
     super(message);
     this.name = 'LogoutTokenError';
   }
@@ -36,7 +41,7 @@ export interface VerifyLogoutTokenOptions {
   issuer: string;
   /** The expected `aud`: this client's id. */
   clientId: string;
-  /** The issuer's keys (jose `createRemoteJWKSet` of `jwks_uri`). */
+  /** The issuer's keys (a jose key function; may throw {@link JwksUnavailableError}). */
   keys: JWTVerifyGetKey;
   /** Accepted signature algorithms; asymmetric ones only are kept. */
   algorithms: readonly string[];
@@ -96,6 +101,7 @@ export async function verifyLogoutToken(token: string, options: VerifyLogoutToke
 }
 
 function fromJose(err: unknown): LogoutTokenError {
+  if (err instanceof JwksUnavailableError) return new LogoutTokenError('jwks_unavailable', err.message, err.retryAfter);
   if (err instanceof joseErrors.JWTClaimValidationFailed) return new LogoutTokenError(err.claim, `logout_token claim "${err.claim}" is invalid (${err.reason})`);
   if (err instanceof joseErrors.JWTExpired) return new LogoutTokenError('expired', `logout_token is too old (${err.claim})`);
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return new LogoutTokenError('alg', 'logout_token uses an algorithm that is not accepted');

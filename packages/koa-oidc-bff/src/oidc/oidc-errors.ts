@@ -35,14 +35,16 @@ export const LOGIN_FAILURES = {
   ERR_LOGIN_ACR_UNMET: [400, `The identity provider did not confirm the stronger sign-in this action needs.${AGAIN}`],
   ERR_LOGIN_TOKEN_ENDPOINT: [502, `The identity provider could not complete the login.${AGAIN}`],
   ERR_LOGIN_IDP_UNREACHABLE: [502, `The identity provider could not be reached.${AGAIN}`],
-} as const satisfies Record<string, readonly [400 | 502, string]>;
+  ERR_LOGIN_IDP_KEYS_UNAVAILABLE: [503, 'The identity provider\'s signing keys could not be loaded, so the login could not be checked. Please try again in a moment.'],
+  ERR_LOGIN_RATE_LIMITED: [429, 'Too many logins were started. Please wait a moment, then try again.'],
+} as const satisfies Record<string, readonly [400 | 429 | 502 | 503, string]>;
 
 export type LoginFailureCode = keyof typeof LOGIN_FAILURES;
 
 /** The {@link LoginError} for `code`; `retryPath` is where "Try again" leads, `detail` goes to the log only. */
-export function loginFailure(code: LoginFailureCode, retryPath: string, options: Pick<AppErrorOptions, 'detail'> = {}): LoginError {
+export function loginFailure(code: LoginFailureCode, retryPath: string, options: Pick<AppErrorOptions, 'detail' | 'headers'> & { message?: string } = {}): LoginError {
   const [status, message] = LOGIN_FAILURES[code];
-  return new LoginError(status, code, message, retryPath, options);
+  return new LoginError(status, code, options.message ?? message, retryPath, options);
 }
 
 /** ID token claims by the reason code of a failed check on them. */

@@ -6,7 +6,7 @@ import * as client from 'openid-client';
 import { UnavailableError } from '../errors.ts';
 import { clientAuthentication, type ClientCredentials } from './client-auth.ts';
 import { endpointNamer, type IdpEndpoint } from '../telemetry/idp-fetch.ts';
-import { JwksCache } from './jwks-cache.ts';
+import { JwksCache, type JwksCacheOptions, type JwksUnavailableError } from './jwks-cache.ts';
 
 export interface OidcOptions {
   issuer: URL;
@@ -27,6 +27,10 @@ export interface OidcOptions {
   /** Called on each failed discovery attempt, with the delay in ms before the next one. */
   onDiscoveryError?: (err: unknown, retryInMs: number) => void;
   onDiscovered?: () => void;
+  /** Clock in ms since the epoch (ages the JWKS). Default Date.now. */
+  now?: () => number;
+  /** Told of each JWKS download and failed download (see jwks-cache.ts). */
+  onJwksFetch?: JwksCacheOptions['onFetch'];
   /** Called once when the IdP's metadata cannot serve the options (discovery then stops). */
   onUnsuitable?: (err: Error) => void;
   /**
@@ -42,12 +46,17 @@ export interface OidcClient {
   /**
    * A new configuration for validating one callback: ID token signatures are always verified
    * (also for the code flow, where openid-client would otherwise rely on TLS, OIDC Core 3.1.3.7
-   * step 6), against the shared JWKS cache, which is refetched when the token's `kid` is unknown
-   * (see jwks-cache.ts).
+   * step 6), against the shared JWKS cache (at most 5 minutes old, refetched when the token's
+   * `kid` is unknown, within bounds: see jwks-cache.ts).
    * @param idTokenKid the `kid` of the ID token, when already known (id_token response type).
-   * @throws {UnavailableError} like {@link configuration}.
+   * @throws {UnavailableError} like {@link configuration}; {@link JwksUnavailableError} when the
+   *   key set cannot be downloaded.
    */
-  callbackConfiguration(idTokenKid?: string): client.Configuration;
+  callbackConfiguration(idTokenKid?: string): Promise<client.Configuration>;
+  /** The JWKS failure met while `config`'s token response was read (its ID token could not be checked), if any. */
+  jwksFailure(config: client.Configuration): JwksUnavailableError | undefined;
+  /** The issuer's signing keys, shared with back-channel logout (see jwks-cache.ts). */
+  readonly jwks: JwksCache;
   /** True once discovery succeeded. */
   readonly ready: boolean;
   /** True when authorization requests are pushed (RFC 9126): 'always', or 'auto' with an advertised endpoint. */
@@ -73,7 +82,6 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   let unsuitable: Error | undefined;
   let resolveReady!: () => void;
   let rejectReady!: (err: Error) => void;
-  const jwks = new JwksCache();
   const readyPromise = new Promise<void>((resolve, reject) => {
     resolveReady = resolve;
     rejectReady = reject;
@@ -81,6 +89,15 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   // Nobody has to listen: the rejection is also logged and answered (503) by configuration().
   readyPromise.catch(() => undefined);
   const instrument = options.instrumentFetch;
+  // JWKS downloads (for ID tokens and Logout Tokens alike) are IdP requests named `jwks`.
+  const jwksFetch = instrument?.(() => 'jwks');
+  const jwks = new JwksCache({
+    clock: options.now ?? Date.now,
+    timeoutMs: options.timeout * 1000,
+    allowHttp: options.allowInsecureIssuer,
+    ...(options.onJwksFetch ? { onFetch: options.onJwksFetch } : {}),
+    ...(jwksFetch ? { fetch: jwksFetch } : {}),
+  });
   const discoveryFetch = instrument?.(() => 'discovery');
   // Requests of a discovered configuration, named by its metadata (made once per discovery).
   let idpFetch: client.CustomFetch | undefined;
@@ -132,7 +149,7 @@ export function createOidcClient(options: OidcOptions): OidcClient {
 
   return {
     configuration,
-    callbackConfiguration(idTokenKid) {
+    async callbackConfiguration(idTokenKid) {
       const server = configuration().serverMetadata();
       const fresh = new client.Configuration(
         server,
@@ -144,10 +161,11 @@ export function createOidcClient(options: OidcOptions): OidcClient {
       if (options.allowInsecureIssuer) client.allowInsecureRequests(fresh);
       if (options.responseType === 'id_token') client.useIdTokenResponseType(fresh);
       else client.enableNonRepudiationChecks(fresh);
-      fresh[client.customFetch] = jwks.fetchFor(fresh, { jwksUri: server.jwks_uri, tokenEndpoint: server.token_endpoint }, idpFetch);
-      jwks.seed(fresh, idTokenKid);
+      await jwks.prepare(fresh, { jwksUri: server.jwks_uri, tokenEndpoint: server.token_endpoint }, idTokenKid, idpFetch);
       return fresh;
     },
+    jwksFailure: (config) => jwks.failureOf(config),
+    jwks,
     get ready() {
       return config !== undefined;
     },

@@ -8,16 +8,18 @@ import { AuthRequiredError, UnavailableError } from '../errors.ts';
 import { htmx } from '../http/htmx.ts';
 import { sessionState } from './session-middleware.ts';
 import { AUTH_EVENTS, type AuthEvents } from '../events.ts';
-import { returnToFromCurrentUrl, safeReturnTo } from '../login/return-to.ts';
+import { returnToForRequest } from '../login/return-to.ts';
+import type { SessionStore } from './store.ts';
+import { namesEndedSession } from './tombstones.ts';
 import { endSession, userSession } from './user-session.ts';
 
 /**
- * Where the user should come back after logging in: the page (from a same-origin `HX-Current-URL`)
- * for htmx requests, the requested path for navigations.
+ * Where the user should come back after logging in (see {@link returnToForRequest}): the requested
+ * path for navigations (htmx-boosted ones included), the page (a same-origin `HX-Current-URL`) for
+ * other htmx requests.
  */
 export function returnToFor(ctx: Koa.Context, baseUrl: URL, authRoutes?: ReadonlySet<string>): string {
-  const hx = htmx(ctx);
-  return hx.request ? returnToFromCurrentUrl(hx.currentUrl, baseUrl, authRoutes) : safeReturnTo(ctx.originalUrl, baseUrl, authRoutes);
+  return returnToForRequest({ method: ctx.method, originalUrl: ctx.originalUrl, htmx: htmx(ctx) }, baseUrl, authRoutes);
 }
 
 /**
@@ -33,11 +35,12 @@ export const SESSION_EXPECTED_HEADER = 'X-Session-Expected';
  * Middleware factory. A session cookie that names no live session means "session ended" (expired,
  * revoked, logged out elsewhere), as does {@link SESSION_EXPECTED_HEADER}; no cookie at all means
  * "never logged in". A cookie naming an ended session is logged once as `session.expired` (the
- * stale cookie is cleared).
+ * stale cookie is cleared, unless the session was ended by its user or the IdP: that cookie stays
+ * until the next login, which it makes ask for credentials).
  * @param baseUrl the app's base URL, for same-origin checks of the return path.
  * @param events where the `session.expired` event goes.
  */
-export function requireUser(baseUrl: URL, events: AuthEvents, authRoutes?: ReadonlySet<string>): Koa.Middleware {
+export function requireUser(baseUrl: URL, events: AuthEvents, authRoutes?: ReadonlySet<string>, store?: SessionStore): Koa.Middleware {
   return async function requireUserMiddleware(ctx, next) {
     const session = userSession(ctx);
     const state = sessionState(ctx);
@@ -52,8 +55,9 @@ export function requireUser(baseUrl: URL, events: AuthEvents, authRoutes?: Reado
     if (state.cookiePresent) {
       // The record is gone, so its `sub` is unknown; the hash still joins this line to the login's.
       events.emit(AUTH_EVENTS.sessionExpired, { sessionId: state.cookieSessionId, requestId: typeof ctx.state.requestId === 'string' ? ctx.state.requestId : undefined });
-      // Clear the stale cookie so it is not sent (and logged) again.
-      endSession(ctx);
+      // Clear the stale cookie so it is not sent (and logged) again; but a tombstoned session's cookie
+      // is what makes the login this answer leads to ask for credentials (a read only on this path).
+      if (!store || !(await namesEndedSession(ctx, store))) endSession(ctx);
     }
     const ended = state.cookiePresent || ctx.get(SESSION_EXPECTED_HEADER) === 'true';
     throw new AuthRequiredError(ended, returnToFor(ctx, baseUrl, authRoutes));

@@ -5,27 +5,48 @@
  *
  * Two paths share the cookie format, the store and the expiry rules ({@link SessionLoader}):
  * - requests with an unsafe method (POST...: login callback, logout, forms) go through
- *   koa-session, which saves logins, regenerates ids and commits changes;
+ *   koa-session, which commits changes; a login is stored by {@link SessionLayer.startLogin}
+ *   under a fresh id, beside koa-session (never through the pre-login session object);
  * - safe requests (GET, HEAD, OPTIONS: every page and API read) take a lean path: verify the
  *   cookie, one store read, no commit and no change detection. They never write the session;
  *   ending it (a stale cookie, a grant gone) destroys the record and clears the cookie exactly
  *   as koa-session's removal does.
+ *
+ * Both paths read the cookie the same way (once per request): a signature from an older key is
+ * renewed and a cookie under the legacy name moved once the session is known to be live; a
+ * signature no key verifies makes the cookie absent for the request, logged once, never deleted.
+ * Every session cookie write is Secure when the configured origin is https, whatever the hop.
  */
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import createSession from 'koa-session';
 import { inRequestSpan } from '../telemetry/request-span.ts';
+import { UnavailableError } from '../errors.ts';
+import type { BffLogger } from '../log.ts';
 import type { CookieSigner } from './cookie-signature.ts';
+import { SessionCookie } from './session-cookie.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 import type { SessionRecord, SessionStore, TokenRecord } from './store.ts';
 
 export interface SessionMiddlewareOptions {
   store: SessionStore;
-  /** Cookie name, e.g. `bff.sid` or `__Host-bff.sid`; its signature goes in `<cookieName>.sig`. */
+  /** Cookie name, e.g. `bff.sid` or `__Host-Http-bff.sid`; its signature goes in `<cookieName>.sig`. */
   cookieName: string;
+  /**
+   * A former name of the session cookie (e.g. `__Host-bff.sid` before the `__Host-Http-` prefix):
+   * read only when the browser has no cookie under `cookieName`, then reissued under `cookieName`
+   * and cleared (a migration that keeps existing sessions).
+   */
+  legacyCookieName?: string | undefined;
+  /** Where a cookie whose signature does not verify is reported (`session.bad_signature`, once per cookie). */
+  logger?: BffLogger | undefined;
   /** Signs and verifies the session cookie (the package's own keys, never `app.keys`). */
   signer: CookieSigner;
-  /** Cookie `Secure` attribute (true for an https base URL). */
+  /**
+   * Cookie `Secure` attribute (true for an https base URL). The configured origin decides, not the
+   * hop: a request that reaches the app over plain http (a proxy without `X-Forwarded-Proto`, a
+   * health checker) still gets Secure cookies and never a 500 from the cookie library.
+   */
   secure: boolean;
   /** Seconds without activity after which the session ends. */
   idleTimeout: number;
@@ -122,6 +143,35 @@ export function newSessionId(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/** A login to store under a fresh session id (see {@link SessionLayer.startLogin}). */
+export interface NewLogin {
+  /** The hot record (user display claims, CSRF secret). */
+  data: Record<string, unknown>;
+  /** The `sub` claim the record is indexed by. */
+  sub: string;
+  /** The IdP session id (`sid` claim), indexed for back-channel logout. */
+  sid: string | undefined;
+  /** The token record stored beside it. */
+  tokens: TokenRecord | undefined;
+}
+
+/** The session middleware and the one operation that creates a session. */
+export interface SessionLayer {
+  middleware: Koa.Middleware;
+  /**
+   * Stores a login under a freshly generated id, never under the id the browser sent (session
+   * fixation, OWASP ASVS 3.2.1): the session the browser's cookie names (possibly planted) is
+   * destroyed first, then the new record is created, then the cookie is written. Nothing of the
+   * login is ever put into the pre-login session object, so koa-session's commit cannot save it
+   * under the old id. Unsafe methods only (the callback).
+   * @returns the new session id.
+   * @throws {StoreUnavailableError} (503) when the old record cannot be destroyed or the new one
+   *   not created; {@link UnavailableError} 503 `ERR_SESSION_NOT_STARTED` when the cookie cannot be
+   *   written (the new record is destroyed again). Either way no session exists afterwards.
+   */
+  startLogin(ctx: Koa.Context, login: NewLogin): Promise<string>;
+}
+
 /**
  * Builds the session middleware: koa-session, set up for each Koa app on its first request (it
  * extends that app's context), with the cookie signed by `options.signer`. `app.keys` is neither
@@ -129,6 +179,11 @@ export function newSessionId(): string {
  * @returns the middleware; it reads the store once per request that carries a session cookie.
  */
 export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middleware {
+  return createSessionLayer(options).middleware;
+}
+
+/** Builds the session middleware and its login operation (see {@link SessionLayer}). */
+export function createSessionLayer(options: SessionMiddlewareOptions): SessionLayer {
   const now = options.now ?? Date.now;
   const idleMs = options.idleTimeout * 1000;
   const absoluteMs = options.absoluteTimeout * 1000;
@@ -138,6 +193,10 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
   // Store calls run through inRequestSpan: children of a sampled request's span (telemetry/request-span.ts).
   const create = (record: SessionRecord, tokens: TokenRecord | undefined) => store.create(record, tokens);
   const destroy = (id: string) => store.destroy(id);
+  const cookie = new SessionCookie({ name: options.cookieName, legacyName: options.legacyCookieName, signer: options.signer, secure: options.secure, maxAgeMs: absoluteMs, logger: options.logger, now });
+  /** Requests that stored a login through startLogin: koa-session's commit must not touch anything. */
+  const STARTED = new WeakSet<Koa.Context>();
+  const verifiedId = (ctx: Koa.Context) => cookie.read(ctx)?.id;
 
   /**
    * Loads session `id` for `ctx` (both paths): records what the request learned in its
@@ -162,6 +221,8 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       record.idleExpiresAt = Math.min(t + idleMs, record.absoluteExpiresAt);
       await store.touch(id, record.lastSeenAt, record.idleExpiresAt).catch(() => undefined);
     }
+    const read = cookie.readEarlier(ctx);
+    if (read) cookie.refresh(ctx, read, record.absoluteExpiresAt);
     const { data, ...meta } = record;
     state.record = meta;
     return data;
@@ -175,6 +236,8 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       return data;
     },
     async set(id: string, sess: Record<string, unknown>, _maxAge: number, { ctx }: { ctx?: Koa.Context }) {
+      // startLogin stored this request's session itself; whatever koa-session holds is the pre-login one.
+      if (ctx && STARTED.has(ctx)) return;
       const data = storable(sess);
       if (ctx && CREATING.has(ctx)) {
         const { tokens, sid } = CREATING.get(ctx)!;
@@ -215,17 +278,19 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       }
     },
     async destroy(id: string, { ctx }: { ctx?: Koa.Context } = {}) {
-      // koa-session clears the id cookie itself; its signature goes with it.
-      if (ctx && ctx.cookies.get(sigName)) ctx.cookies.set(sigName, '', cookieOptions);
+      if (ctx && STARTED.has(ctx)) return;
+      // koa-session clears the id cookie itself; its signature (and a legacy pair) go with it. Only a
+      // cookie that verified is ever cleared: one signed with another instance's keys stays.
+      if (ctx && cookie.read(ctx)) {
+        cookie.clearSignature(ctx);
+        cookie.clearLegacy(ctx);
+      }
       // koa-session also "destroys" the fresh id it made up for a request without a live session; skip that store call.
       if (ctx && sessionState(ctx).record?.id !== id) return;
       await inRequestSpan(ctx, destroy, id, undefined);
     },
   };
 
-  const sigName = `${options.cookieName}.sig`;
-  const { signer } = options;
-  const cookieOptions = { httpOnly: true, signed: false, secure: options.secure, sameSite: 'lax' as const, path: '/', overwrite: true, maxAge: absoluteMs };
   /**
    * The cookie is written only for a session the store holds, and only when the browser does not
    * already carry it: no cookie for a session that does not exist, no Set-Cookie on an ordinary
@@ -234,21 +299,10 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
   const externalKey = {
     get: (ctx: Koa.Context): string => verifiedId(ctx) ?? '',
     set(ctx: Koa.Context, id: string) {
-      if (!SAVED.has(ctx) || verifiedId(ctx) === id) return;
-      ctx.cookies.set(options.cookieName, id, cookieOptions);
-      ctx.cookies.set(sigName, signer.sign(options.cookieName, id), cookieOptions);
+      if (STARTED.has(ctx) || !SAVED.has(ctx) || verifiedId(ctx) === id) return;
+      cookie.write(ctx, id);
     },
   };
-
-  /** The id of a validly signed session cookie; re-signs one signed with an older key (rotation). */
-  function verifiedId(ctx: Koa.Context): string | undefined {
-    const id = ctx.cookies.get(options.cookieName, { signed: false });
-    if (!id) return undefined;
-    const index = signer.verify(options.cookieName, id, ctx.cookies.get(sigName, { signed: false }) ?? '');
-    if (index < 0) return undefined;
-    if (index > 0) ctx.cookies.set(sigName, signer.sign(options.cookieName, id), cookieOptions);
-    return id;
-  }
 
   const sessionOptions = {
       key: options.cookieName,
@@ -264,20 +318,39 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
       signed: false,
       secure: options.secure,
       sameSite: 'lax',
+      overwrite: true,
       rolling: false,
       renew: false,
       autoCommit: true,
   } as const;
   // koa-session needs the app (it defines `ctx.session` on the app's context): one instance per app.
   const perApp = new WeakMap<Koa, Koa.Middleware>();
-  return async function session(ctx, next) {
+
+  async function middleware(ctx: Koa.Context, next: Koa.Next): Promise<void> {
     if (!SAFE_METHODS.has(ctx.method)) {
-      let middleware = perApp.get(ctx.app);
-      if (!middleware) {
-        middleware = createSession(sessionOptions, ctx.app);
-        perApp.set(ctx.app, middleware);
+      let koaSession = perApp.get(ctx.app);
+      if (!koaSession) {
+        koaSession = createSession(sessionOptions, ctx.app);
+        perApp.set(ctx.app, koaSession);
       }
-      return middleware(ctx, next);
+      if (!options.secure) return koaSession(ctx, next);
+      // koa-session clears its cookie itself (a removed session): that write, too, follows the
+      // configured origin. The host's own cookies, set downstream, see the hop as it is.
+      const previous = ctx.cookies.secure;
+      ctx.cookies.secure = true;
+      try {
+        await koaSession(ctx, async () => {
+          ctx.cookies.secure = previous;
+          try {
+            await next();
+          } finally {
+            ctx.cookies.secure = true;
+          }
+        });
+      } finally {
+        ctx.cookies.secure = previous;
+      }
+      return;
     }
     const lean: { data: Record<string, unknown> | undefined; ended: boolean } = { data: undefined, ended: false };
     LEAN.set(ctx, lean);
@@ -291,9 +364,45 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): Koa.Middle
         // As koa-session's removal: the record goes (when it still exists), then both cookies.
         const record = sessionState(ctx).record;
         if (record) await inRequestSpan(ctx, destroy, record.id, undefined);
-        ctx.cookies.set(options.cookieName, '', cookieOptions);
-        ctx.cookies.set(sigName, '', cookieOptions);
+        cookie.clear(ctx);
       }
     }
-  };
+  }
+
+  async function startLogin(ctx: Koa.Context, login: NewLogin): Promise<string> {
+    if (SAFE_METHODS.has(ctx.method)) throw new Error('a login is stored only by a POST (the callback)');
+    const state = sessionState(ctx);
+    // The browser's previous session (its own, or one planted in it) ends first. If that fails,
+    // nothing is stored: the login fails closed with a 503.
+    const previous = verifiedId(ctx) ?? state.cookieSessionId;
+    if (previous) await store.destroy(previous);
+    const t = now();
+    const record: SessionRecord = {
+      // From the store when it places sessions by user (Redis Cluster); else 192 random bits.
+      id: store.newId ? store.newId(login.sub) : newSessionId(),
+      sub: login.sub,
+      sid: login.sid,
+      createdAt: t,
+      lastSeenAt: t,
+      idleExpiresAt: Math.min(t + idleMs, t + absoluteMs),
+      absoluteExpiresAt: t + absoluteMs,
+      userAgent: String(ctx.get('user-agent')).slice(0, 256),
+      data: login.data,
+    };
+    STARTED.add(ctx);
+    await store.create(record, login.tokens);
+    try {
+      cookie.clearLegacy(ctx);
+      cookie.write(ctx, record.id);
+    } catch (err) {
+      // An id cookie written without its signature is ignored by every instance; the record goes.
+      await store.destroy(record.id).catch(() => undefined);
+      throw new UnavailableError('ERR_SESSION_NOT_STARTED', 'Your session could not be started. Please try again in a moment.', { detail: `session cookie not written: ${err instanceof Error ? err.message : String(err)}`, cause: err });
+    }
+    const { data: _data, ...meta } = record;
+    state.record = meta;
+    return record.id;
+  }
+
+  return { middleware, startLogin };
 }

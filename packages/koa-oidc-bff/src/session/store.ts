@@ -81,10 +81,24 @@ export interface SessionStore {
   /** Removes every session bound to the IdP session `sid`; returns how many were removed. */
   destroyBySid(sid: string): Promise<number>;
   /**
+   * Leaves a tombstone for the ended session `id` for `ttlSeconds` (what was left of its absolute
+   * lifetime): the browser that held it is asked for credentials at its next login. Holds nothing
+   * but the id; adding one again renews it. Written before the session is destroyed.
+   */
+  addTombstone(id: string, ttlSeconds: number): Promise<void>;
+  /** True while session `id` has a tombstone. Read only at login, never per request. */
+  hasTombstone(id: string): Promise<boolean>;
+  /**
    * Atomically records `key` as used for `ttlSeconds`. Returns true for the first caller only:
    * single-use login `state` (RFC 6749 10.12), `logout_token` `jti` replay protection.
    */
   claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Gives up a claim taken with {@link claimOnce} (missing keys are ignored), so the next
+   * `claimOnce(key)` succeeds: a back-channel logout whose sessions could not be ended releases
+   * its `jti`, and the IdP's retry is not refused as a replay.
+   */
+  releaseClaim(key: string): Promise<void>;
   /**
    * Tries to take the lock `key` for `ttlMs` milliseconds (single-flight token refresh across
    * instances). Returns a release function, or undefined while someone else holds it. A lock

@@ -33,28 +33,6 @@ export function userSession(ctx: Koa.Context): UserSessionData | undefined {
   return session as unknown as UserSessionData;
 }
 
-/**
- * Replaces the session content with `data` (keeping the same session id until regenerated).
- * Whatever the browser's previous session held (another user's login, a planted session's
- * extra fields) is dropped first, so nothing carries over into the new login.
- */
-export function writeUserSession(ctx: Koa.Context, data: UserSessionData): void {
-  if (leanSession(ctx)) throw new Error('a login is written only by a POST (the session path with koa-session)');
-  const session = (ctx as unknown as { session: (Record<string, unknown> & { toJSON(): Record<string, unknown> }) | null }).session;
-  if (!session) throw new Error('session middleware is not mounted');
-  // toJSON lists exactly the data fields (koa-session keeps its own state in `_`-prefixed and private fields).
-  for (const key of Object.keys(session.toJSON())) delete session[key];
-  Object.assign(session, data);
-}
-
-/** Regenerates the session id (session fixation defence) and returns once the new id is saved. */
-export async function regenerateSession(ctx: Koa.Context): Promise<void> {
-  if (leanSession(ctx)) throw new Error('a session id is regenerated only by a POST (the session path with koa-session)');
-  const session = (ctx as unknown as { session: { regenerate(): Promise<void> } | null }).session;
-  if (!session) throw new Error('session middleware is not mounted');
-  await session.regenerate();
-}
-
 /** Ends the session: the store record is destroyed and the cookie cleared when the response is sent. */
 export function endSession(ctx: Koa.Context): void {
   const lean = leanSession(ctx);

@@ -11,6 +11,7 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
   const sessions = new Map<string, Stored>();
   const tokenRecords = new Map<string, TokenRecord>();
   const claims = new Map<string, number>();
+  const tombstones = new Map<string, number>();
   const locks = new Map<string, { token: symbol; expiresAt: number }>();
   const live = (r: Stored, now: number) => r.idleExpiresAt > now && r.absoluteExpiresAt > now;
   // Through JSON, as the other stores do: what a test sees here is what SQLite or Redis would return.
@@ -32,6 +33,7 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
       }
     }
     for (const [k, exp] of claims) if (exp <= now) claims.delete(k);
+    for (const [k, exp] of tombstones) if (exp <= now) tombstones.delete(k);
   };
   const timer = setInterval(purge, purgeIntervalMs);
   timer.unref();
@@ -90,12 +92,21 @@ export function createMemoryStore(purgeIntervalMs = 60_000): SessionStore {
       for (const [id, r] of sessions) if (r.sid === sid) { sessions.delete(id); tokenRecords.delete(id); n++; }
       return n;
     },
+    async addTombstone(id, ttlSeconds) {
+      tombstones.set(id, Date.now() + ttlSeconds * 1000);
+    },
+    async hasTombstone(id) {
+      return (tombstones.get(id) ?? 0) > Date.now();
+    },
     async claimOnce(key, ttlSeconds) {
       const now = Date.now();
       const exp = claims.get(key);
       if (exp !== undefined && exp > now) return false;
       claims.set(key, now + ttlSeconds * 1000);
       return true;
+    },
+    async releaseClaim(key) {
+      claims.delete(key);
     },
     async tryLock(key, ttlMs) {
       const now = Date.now();

@@ -12,6 +12,7 @@
  *   "end all other sessions" are each one Lua script on one slot, atomic as on a single Redis.
  * - `P i:<sid>` the IdP session's index: the one structure that spans slots (the sessions of one
  *   IdP session may belong to users of any tag). `P c:<key>` claims, `P l:<key>` locks: single keys.
+ * - `P{T}x:<id>` the tombstone of an ended session (SET EX, confirmed by WAIT like the session's end).
  *
  * Invariants (kept by the order of the steps, each step idempotent, so a crash or a failover
  * between two steps leaves only harmless leftovers):
@@ -183,6 +184,10 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
   const tokensKey = (id: string) => `${tagged(tagOf(id)!)}t:${id}`;
   const subKey = (sub: string) => `${tagged(userTag(sub))}u:${sub}`;
   const sidKey = (sid: string) => `${prefix}i:${sid}`;
+  const tombstoneKey = (id: string) => {
+    const tag = tagOf(id);
+    return tag === undefined ? `${prefix}x:${id}` : `${tagged(tag)}x:${id}`;
+  };
   const deadlineMs = timeoutMs + 2 * waitTimeoutMs;
 
   /** Runs one store call with a deadline; any failure is a 503 and a reason to reload the slot map. */
@@ -336,7 +341,16 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
       if (ended.length > 0) await cluster.zrem(index, ...ended.map(([id]) => id)).catch(() => undefined);
       return ended.length;
     }),
+    // Beside the session, in its user's slot (`P{T}x:<id>`), and confirmed like an ended session: a
+    // failover must not bring back silent sign-in. An id without a tag (not ours) is a single key anywhere.
+    addTombstone: (id, ttlSeconds) => run(async () => {
+      await send((p) => p.set(tombstoneKey(id), '1', 'EX', Math.max(1, Math.ceil(ttlSeconds))), true);
+    }),
+    hasTombstone: (id) => run(async () => (await cluster.exists(tombstoneKey(id))) === 1),
     claimOnce: (key, ttlSeconds) => run(async () => (await cluster.set(`${prefix}c:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'),
+    releaseClaim: (key) => run(async () => {
+      await cluster.del(`${prefix}c:${key}`);
+    }),
     tryLock: (key, ttlMs) => run(async () => {
       const lockKey = `${prefix}l:${key}`;
       const token = randomBytes(16).toString('base64url');

@@ -13,6 +13,7 @@
  * - `P u:<sub>` and `P i:<sid>`  sorted sets of session ids scored by absolute expiry; the set
  *   itself expires with its longest-lived member.
  * - `P c:<key>` claims (SET NX EX), `P l:<key>` locks (SET NX PX, value = owner token).
+ * - `P x:<id>` tombstones of ended sessions (SET EX, value `1`): one key each, no script.
  *
  * The destroy scripts build index key names from the prefix: fine on a single Redis (with or
  * without replicas or Sentinel), not on Redis Cluster.

@@ -213,7 +213,16 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       await replicated();
       return n;
     }),
+    // Replicated like the other writes: a failover must not bring back silent sign-in for an ended session.
+    addTombstone: (id, ttlSeconds) => run(async () => {
+      await redis.set(`${prefix}x:${id}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+      await replicated();
+    }),
+    hasTombstone: (id) => run(async () => (await redis.exists(`${prefix}x:${id}`)) === 1),
     claimOnce: (key, ttlSeconds) => run(async () => (await redis.set(`${prefix}c:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK'),
+    releaseClaim: (key) => run(async () => {
+      await redis.del(`${prefix}c:${key}`);
+    }),
     tryLock: (key, ttlMs) => run(async () => {
       const lockKey = `${prefix}l:${key}`;
       const token = randomBytes(16).toString('base64url');

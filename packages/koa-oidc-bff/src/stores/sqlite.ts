@@ -23,7 +23,7 @@ export interface SqliteStoreOptions {
 
 /** The SQLite store, with its purge exposed for tests and maintenance. */
 export interface SqliteSessionStore extends SessionStore {
-  /** Deletes expired sessions, claims and locks now; resolves with the number of sessions removed. */
+  /** Deletes expired sessions, claims, tombstones and locks now; resolves with the number of sessions removed. */
   purge(now?: number): Promise<number>;
 }
 
@@ -112,6 +112,12 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     db.pragma('user_version = 2');
   }
 
+  // Version 3: tombstones of sessions ended by their user or the IdP (ids only).
+  if (db.pragma('user_version', { simple: true }) === 2) {
+    db.exec('CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)');
+    db.pragma('user_version = 3');
+  }
+
   const q = {
     get: db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM sessions WHERE id = ? AND expires_at > ?`),
     insert: db.prepare(`INSERT INTO sessions (${COLUMNS}, expires_at) VALUES (@id, @sub, @sid, @created_at, @last_seen_at, @idle_expires_at, @absolute_expires_at, @user_agent, @data, @expires_at)`),
@@ -128,10 +134,14 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     destroyBySid: db.prepare('DELETE FROM sessions WHERE sid = ?'),
     // A claim whose time is up can be taken again even before the purge removed it.
     claim: db.prepare('INSERT INTO claims (key, expires_at) VALUES (@key, @expiresAt) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE claims.expires_at <= @now'),
+    releaseClaim: db.prepare('DELETE FROM claims WHERE key = ?'),
     lock: db.prepare('INSERT INTO locks (key, token, expires_at) VALUES (@key, @token, @expiresAt) ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at WHERE locks.expires_at <= @now'),
     unlock: db.prepare('DELETE FROM locks WHERE key = ? AND token = ?'),
     purgeSessions: db.prepare(`DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`),
     purgeClaims: db.prepare('DELETE FROM claims WHERE expires_at <= ?'),
+    purgeTombstones: db.prepare('DELETE FROM tombstones WHERE expires_at <= ?'),
+    addTombstone: db.prepare('INSERT INTO tombstones (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at'),
+    hasTombstone: db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM tombstones WHERE id = ? AND expires_at > ?'),
     purgeLocks: db.prepare('DELETE FROM locks WHERE expires_at <= ?'),
     ping: db.prepare('SELECT 1'),
     countLive: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ?'),
@@ -176,6 +186,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
       await new Promise((resolve) => setImmediate(resolve));
     }
     q.purgeClaims.run(now);
+    q.purgeTombstones.run(now);
     q.purgeLocks.run(now);
     return removed;
   }
@@ -211,9 +222,16 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     listBySub: (sub, now) => run(() => q.listBySub.all(sub, now).map(toRecord)),
     destroyBySub: (sub, exceptId) => run(() => q.destroyBySub.run(sub, exceptId ?? '').changes),
     destroyBySid: (sid) => run(() => q.destroyBySid.run(sid).changes),
+    addTombstone: (id, ttlSeconds) => run(() => {
+      q.addTombstone.run(id, Date.now() + ttlSeconds * 1000);
+    }),
+    hasTombstone: (id) => run(() => q.hasTombstone.get(id, Date.now()) !== undefined),
     claimOnce: (key, ttlSeconds) => run(() => {
       const now = Date.now();
       return q.claim.run({ key, expiresAt: now + ttlSeconds * 1000, now }).changes === 1;
+    }),
+    releaseClaim: (key) => run(() => {
+      q.releaseClaim.run(key);
     }),
     tryLock: (key, ttlMs) => run(() => {
       const now = Date.now();

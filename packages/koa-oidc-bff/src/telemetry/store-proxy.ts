@@ -9,7 +9,7 @@ import type { SessionStore } from '../session/store.ts';
 import type { Telemetry } from './telemetry.ts';
 
 /** The operations that are timed: every method of the contract that talks to the backend. */
-const OPS = ['get', 'create', 'getTokens', 'setTokens', 'update', 'touch', 'destroy', 'listBySub', 'destroyBySub', 'destroyBySid', 'claimOnce', 'tryLock', 'ping', 'countLive'] as const;
+const OPS = ['get', 'create', 'getTokens', 'setTokens', 'update', 'touch', 'destroy', 'listBySub', 'destroyBySub', 'destroyBySid', 'claimOnce', 'releaseClaim', 'addTombstone', 'hasTombstone', 'tryLock', 'ping', 'countLive'] as const;
 type Op = (typeof OPS)[number];
 
 /** Wraps `store`; the wrapper has the same `kind` and methods (`countLive` and `newId` only when the store has them). */

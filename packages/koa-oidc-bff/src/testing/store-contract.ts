@@ -431,6 +431,27 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
     assert.deepEqual(await store.getTokens(r.id, Date.now()), tokens, 'concurrent setTokens kept');
   });
 
+  it('tombstones: present after addTombstone for that id only, independent of the session, gone after their time', async (store) => {
+    const ended = recordFor(store);
+    const live = recordFor(store);
+    await store.create(ended, sampleTokens());
+    await store.create(live);
+    assert.equal(await store.hasTombstone(ended.id), false, 'no tombstone before');
+    await store.addTombstone(ended.id, 60);
+    await store.destroy(ended.id);
+    assert.equal(await store.hasTombstone(ended.id), true, 'tombstone of the ended session');
+    assert.equal(await store.hasTombstone(live.id), false, 'another session has none');
+    assert.equal(await store.hasTombstone(recordFor(store).id), false, 'an unknown id has none');
+    assert.notEqual(await store.get(live.id, Date.now()), undefined, 'the other session is untouched');
+    // Ids as the store makes them (a store with newId places the tombstone by the id's owner).
+    const brief = recordFor(store).id;
+    await store.addTombstone(brief, 60);
+    await store.addTombstone(brief, 1);
+    assert.equal(await store.hasTombstone(brief), true, 'renewed, still there');
+    await eventually(async () => !(await store.hasTombstone(brief)), 'tombstone expires after its ttl');
+    assert.equal(await store.hasTombstone(ended.id), true, 'the long one is still there');
+  });
+
   it('claimOnce admits exactly one of many concurrent callers, and again after its time', async (store) => {
     const key = `state:${randomUUID()}`;
     const results = await Promise.all(Array.from({ length: 10 }, () => store.claimOnce(key, 1)));
@@ -438,6 +459,15 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>, r
     assert.equal(await store.claimOnce(`state:${randomUUID()}`, 60), true, 'another key is independent');
     await eventually(() => store.claimOnce(key, 60), 'claim free again after its ttl');
     assert.equal(await store.claimOnce(key, 60), false, 'claimed again');
+  });
+
+  it('releaseClaim frees a claim at once; releasing an unknown key is harmless', async (store) => {
+    const key = `logout-jti:${randomUUID()}`;
+    assert.equal(await store.claimOnce(key, 60), true);
+    assert.equal(await store.claimOnce(key, 60), false, 'claimed');
+    await store.releaseClaim(key);
+    assert.equal(await store.claimOnce(key, 60), true, 'free again after release');
+    await store.releaseClaim(`logout-jti:${randomUUID()}`);
   });
 
   it('tryLock: one holder at a time, released by its owner only, expiring by itself', async (store) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { returnToFromCurrentUrl, safeReturnTo } from '../../src/login/return-to.ts';
+import { returnToForRequest, returnToFromCurrentUrl, safeReturnTo } from '../../src/login/return-to.ts';
 import { RETURN_TO_PAYLOADS } from '../fixtures/return-to-payloads.ts';
 
 const base = new URL('http://localhost:3000');
@@ -32,4 +32,15 @@ test('returnToFromCurrentUrl: a same-origin HX-Current-URL gives its path, anyth
   t.is(returnToFromCurrentUrl('http://localhost:3000/.//evil.example', base), '/');
   t.is(returnToFromCurrentUrl('not a url', base), '/');
   t.is(returnToFromCurrentUrl(undefined, base), '/');
+});
+
+test('returnToForRequest: navigations return to the page asked for, other htmx requests to the page they came from', (t) => {
+  const hx = (over: Partial<{ request: boolean; boosted: boolean; historyRestore: boolean; currentUrl: string }>) => ({ request: true, boosted: false, historyRestore: false, currentUrl: 'http://localhost:3000/here?a=1', ...over });
+  t.is(returnToForRequest({ method: 'GET', originalUrl: '/sessions', htmx: hx({ request: false, currentUrl: undefined as unknown as string }) }, base), '/sessions');
+  t.is(returnToForRequest({ method: 'GET', originalUrl: '/sessions', htmx: hx({ boosted: true }) }, base), '/sessions');
+  t.is(returnToForRequest({ method: 'GET', originalUrl: '/sessions', htmx: hx({ historyRestore: true }) }, base), '/sessions');
+  t.is(returnToForRequest({ method: 'GET', originalUrl: '/api/hello', htmx: hx({}) }, base), '/here?a=1');
+  t.is(returnToForRequest({ method: 'POST', originalUrl: '/sessions/x/end', htmx: hx({ boosted: true }) }, base), '/here?a=1');
+  t.is(returnToForRequest({ method: 'GET', originalUrl: '//evil.example/', htmx: hx({ boosted: true }) }, base), '/');
+  t.is(returnToForRequest({ method: 'GET', originalUrl: '/api/hello', htmx: hx({ currentUrl: 'https://evil.example/x' }) }, base), '/');
 });

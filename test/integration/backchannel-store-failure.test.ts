@@ -2,7 +2,8 @@
  * Back-channel logout must not burn its Logout Token on a store failure: when ending the sessions
  * fails after the `jti` was recorded, the claim is released and the answer is 503 (Retry-After),
  * so the IdP's retry of the same token succeeds and ends the session. Real dev-idp, real HTTP,
- * the real memory store with a fault injected into `destroyBySid`.
+ * the real memory store with a fault injected into `listBySub`, the first step of ending the
+ * sessions after the claim (the user's sessions are listed to be tombstoned, then destroyed).
  */
 import test from 'ava';
 import got from 'got';
@@ -24,12 +25,12 @@ test('a store failure while ending the sessions: 503, the jti is released, the r
   const deliver = () => got.post(`${stack.appUrl}/backchannel-logout`, { form: { logout_token: token }, throwHttpErrors: false, retry: { limit: 0 } });
   const live = async () => (await alice.http.get(alice.url('/api/session'), { headers: { 'x-csrf': '1' } })).statusCode === 200;
 
-  faulty.failing.add('destroyBySid');
+  faulty.failing.add('listBySub');
   const failed = await deliver();
   t.is(failed.statusCode, 503, 'the IdP is told to try again');
   t.true(Number(failed.headers['retry-after']) > 0);
   t.like(JSON.parse(failed.body), { error: 'temporarily_unavailable' });
-  t.is(faulty.refused.get('destroyBySid'), 1, 'the jti was claimed, then ending the sessions failed');
+  t.is(faulty.refused.get('listBySub'), 1, 'the jti was claimed, then ending the sessions failed');
   faulty.failing.clear();
   t.true(await live(), 'the session still lives');
 

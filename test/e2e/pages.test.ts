@@ -239,7 +239,9 @@ if ('missing' in chromium) {
       await check(t, page, 'sessions-ended');
 
       // The other browser, whose session was ended, clicks "Sessions": after logging in again it is on /sessions.
-      await there.page.goto(there.app('/profile')).catch(() => undefined);
+      // Ended from "Sessions", it stays ended: the IdP asks this browser for its password again.
+      const again = await there.login(there.page, CAROL, () => there.page.goto(there.app('/profile')).catch(() => undefined));
+      t.true(again.askedForPassword, 'an ended session is not restored silently by the IdP');
       await there.page.waitForURL((url) => url.origin === there.appOrigin && url.pathname === '/profile');
       await there.page.locator('#profile').waitFor();
       const id = await there.sessionId();

@@ -12,7 +12,7 @@ import got from 'got';
 import { createRedisClusterStore, userTag, type RedisClusterSessionStore } from 'koa-oidc-bff/stores/redis-cluster';
 import { startInstance, type Instance } from '../helpers/instance.ts';
 import { accountsOnEveryPrimary, hasRedisCluster, startRedisCluster, type ClusterAccount, type TestCluster } from '../helpers/redis-cluster.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { GENEROUS, startStack, type Stack } from '../helpers/stack.ts';
 import { idpSendsLogout } from '../helpers/tokens.ts';
 import { isRedirect, readForm, UserAgent } from '../helpers/user-agent.ts';
 
@@ -47,7 +47,7 @@ test.before(async () => {
   cluster = await startRedisCluster();
   accounts = await accountsOnEveryPrimary(cluster, userTag, 67);
   stores = await Promise.all([0, 1].map(() => createRedisClusterStore(cluster.seeds, { prefix: 'fo:', waitTimeoutMs: WAIT_TIMEOUT_MS })));
-  stack = await startStack({ store: stores[0]!, accounts, env: { SESSION_STORE: 'redis-cluster', REDIS_CLUSTER_NODES: cluster.spec, IDP_TIMEOUT: '30' } });
+  stack = await startStack({ store: stores[0]!, accounts, env: { ...GENEROUS, SESSION_STORE: 'redis-cluster', REDIS_CLUSTER_NODES: cluster.spec } });
   second = await startInstance(stack, undefined, stores[1]!);
   // 200 users logged in (ten at a time), all acknowledged.
   const queue = [...accounts];

@@ -24,11 +24,17 @@ const it = available ? test.serial : test.skip;
  * After the replica is primary, the client must be using it within this: the other nodes learn the
  * promotion by gossip (up to about a second), the slot map is reloaded every second, a reload that
  * asks the frozen node first waits out its 1 s timeout before asking the next, and a request already
- * sent to the frozen node ends at its 1 s deadline: 2-4 s seen. Under CI, where other test files load
- * the same two cores and delay every timer, up to about 5.5 s was seen, so CI allows 8 s. The frozen
- * node is resumed only after this window, so recovery never waits for it.
+ * sent to the frozen node ends at its 1 s deadline: 2-4 s seen. The frozen node is resumed only after
+ * this window, so recovery never waits for it.
  */
-const RECOVERY_MS = process.env.CI === 'true' ? 8000 : 5000;
+const RECOVERY_MS = 5000;
+/**
+ * Reads of the frozen shard answered 503 after that window, tolerated in the SIGSTOP variant: under
+ * CI (other test files loading both cores) a burst of up to 3 reads was seen still going to the
+ * frozen node several seconds after the promotion, out of about 4,000 requests. More than this is
+ * a failure to recover.
+ */
+const STRAY_READS = 5;
 /**
  * WAIT's budget here: CI runs every test file at once on 2 cores, where a replica can take longer
  * than the default 500 ms to confirm (a 503 outside the failure would fail the test for nothing).
@@ -198,7 +204,7 @@ async function logoutsBefore(t: ExecutionContext, inShard: (slot: number) => boo
  * logins and logouts also a replica to confirm them (WAIT): after a failover that is the old
  * primary once it is back as a replica (`replicaBackAt`).
  */
-function checkSamples(t: ExecutionContext, samples: Sample[], inShard: (slot: number) => boolean, at: { failed: number; promoted: number; rejoined?: number; replicaBack: number }): void {
+function checkSamples(t: ExecutionContext, samples: Sample[], inShard: (slot: number) => boolean, at: { failed: number; promoted: number; rejoined?: number; replicaBack: number; strayReads?: number }): void {
   t.true(samples.length > 200, `a real load (${samples.length} requests)`);
   const unexpected = samples.filter((s) => ![200, 303, 503].includes(s.status));
   t.deepEqual(unexpected.slice(0, 5), [], 'only 200, 303 (login, logout) and 503 answers: no 500');
@@ -214,8 +220,11 @@ function checkSamples(t: ExecutionContext, samples: Sample[], inShard: (slot: nu
   // The failed node coming back is a second, short disturbance of its shard (until the cluster
   // has told it it is a replica now, a slot map read from it still names it primary).
   const rejoining = (s: Sample) => at.rejoined !== undefined && s.end >= at.rejoined && s.start <= at.replicaBack + RECOVERY_MS;
-  const outside = unavailable.filter((s) => s.end < at.failed || (s.start > recovered(s) && !rejoining(s)));
+  const late = unavailable.filter((s) => s.end < at.failed || (s.start > recovered(s) && !rejoining(s)));
   const relative = (list: Sample[]) => list.slice(0, 5).map((x) => `${x.kind} slot ${x.slot}: ${x.start - at.failed}..${x.end - at.failed} ms`);
+  const strays = at.strayReads !== undefined && late.length <= at.strayReads && late.every((s) => s.kind === 'read' && s.start > at.failed) ? late : [];
+  if (strays.length > 0) t.log(`${strays.length} stray read 503s after the window (at most ${at.strayReads} tolerated): ${relative(strays).join('; ')}`);
+  const outside = late.filter((s) => !strays.includes(s));
   t.deepEqual(relative(outside), [], `503 only from the failure until ${RECOVERY_MS} ms after the promotion (reads) or the replica's return (writes)`);
   const after = samples.filter((s) => s.start > Math.max(at.promoted, at.replicaBack) + RECOVERY_MS);
   t.true(after.length > 20 && after.every((s) => s.status !== 503), 'recovered by itself');
@@ -259,7 +268,7 @@ it('a frozen primary (SIGSTOP): its replica takes over, nothing acknowledged is 
   } finally {
     await load.stop();
   }
-  checkSamples(t, load.samples, inShard, { failed: failedAt, promoted: promotedAt, rejoined: rejoinedAt, replicaBack: replicaBackAt });
+  checkSamples(t, load.samples, inShard, { failed: failedAt, promoted: promotedAt, rejoined: rejoinedAt, replicaBack: replicaBackAt, strayReads: STRAY_READS });
   await checkOutcome(t);
 });
 

@@ -426,6 +426,9 @@ async function main(): Promise<void> {
     await bare.close();
     if (otelServer instanceof ServerProcess) await otelServer.close();
     await sink.close();
+    // Clusters of servers that are gone (the OpenTelemetry server's own): their redis-server
+    // children would keep this process alive.
+    await Promise.all([...clusters.values()].map((cluster) => cluster.stop()));
   }
   run.machine.loadAverageEnd = os.loadavg();
   run.checks = checkTargets(run);

@@ -67,11 +67,13 @@ export function createApp(config: Config, deps: AppDeps): App {
   koa.silent = true;
 
   // First: the request's server span (OpenTelemetry, when an SDK is started), so the request log line reads its ids.
+  // Computed once: the middleware and the server's own answers to malformed requests share it.
+  const headerSet = securityHeaderSet([config.issuer.origin], config.secureCookies);
   koa.use(bff.telemetry());
   koa.use(requestLog(deps.logger));
   // Before the error handler: every answer, whatever stage produced it (405, 404, body limits,
   // the error handler's own pages), carries the headers; nothing below removes them.
-  koa.use(securityHeaders([config.issuer.origin], config.secureCookies));
+  koa.use(securityHeaders(headerSet));
   koa.use(errorHandler({ render: renderError, logger: deps.logger }));
   koa.use(knownMethodsOnly());
   koa.use(healthRoutes(bff));
@@ -91,7 +93,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   return {
     koa,
     bff,
-    securityHeaders: securityHeaderSet([config.issuer.origin], config.secureCookies),
+    securityHeaders: headerSet,
     close: () => bff.close(),
   };
 }

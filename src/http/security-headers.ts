@@ -63,9 +63,8 @@ export function securityHeaderSet(formTargets: readonly string[], https: boolean
   return Object.freeze(headers);
 }
 
-/** Middleware setting {@link securityHeaderSet} on every response. */
-export function securityHeaders(formTargets: readonly string[], https: boolean): Koa.Middleware {
-  const headers = securityHeaderSet(formTargets, https);
+/** Middleware setting `headers` (from {@link securityHeaderSet}, computed once) on every response. */
+export function securityHeaders(headers: Readonly<Record<string, string>>): Koa.Middleware {
   return async function setSecurityHeaders(ctx, next) {
     ctx.set(headers);
     await next();

@@ -101,35 +101,81 @@ const slotOf = async (store: RedisClusterSessionStore, key: string) => Number(aw
   }
 });
 
+(available ? test.serial : test.skip)('a login waiting for its replica (WAIT) does not hold the reads of its shard', async (t) => {
+  const store = await open({ waitTimeoutMs: 1500 });
+  const c = cluster!;
+  try {
+    const [shard] = await c.topology();
+    const inShard = async (id: string) => {
+      const slot = await slotOf(store, store.sessionKey(id)!);
+      return shard!.slots.some(([a, b]) => slot >= a && slot <= b);
+    };
+    const pick = async (sub?: string) => {
+      for (let i = 0; i < 500; i++) {
+        const r = recordFor(store, sub === undefined ? {} : { sub });
+        if (await inShard(r.id)) return r;
+      }
+      throw new Error('no id in the shard');
+    };
+    const reader = await pick();
+    await store.create(reader);
+    const login = await pick();
+    const replica = c.node(shard!.replica!);
+    replica.freeze();
+    try {
+      // WAIT blocks the connection it was sent on for up to 1.5 s: reads must not queue behind it.
+      const order: string[] = [];
+      const waiting = store.create(login).then(() => order.push('login'), () => order.push('login refused'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      const read = await store.get(reader.id, Date.now());
+      order.push('read');
+      const readMs = Date.now() - started;
+      await waiting;
+      t.not(read, undefined);
+      t.deepEqual(order, ['read', 'login refused'], `the read answered first (${readMs} ms), while the login still waited for its replica`);
+    } finally {
+      replica.thaw();
+    }
+  } finally {
+    await store.close();
+  }
+  await c.waitHealthy();
+});
+
 (available ? test.serial : test.skip)('no replica confirming: login and logout answer 503 (WAIT), never acknowledged; with waitReplicas 0 they succeed', async (t) => {
   const store = await open({ waitTimeoutMs: 200 });
   const careless = await open({ waitReplicas: 0 });
   const c = cluster!;
-  // A user on the first primary, whose replica is then frozen.
-  const [shard] = await c.topology();
-  let record = recordFor(store);
-  for (let i = 0; i < 500; i++) {
-    const slot = await slotOf(store, store.sessionKey(record.id)!);
-    if (shard!.slots.some(([a, b]) => slot >= a && slot <= b)) break;
-    record = recordFor(store);
-  }
-  const existing = recordFor(store, { sub: record.sub });
-  await store.create(existing);
-  const replica = c.node(shard!.replica!);
-  replica.freeze();
   try {
-    const started = Date.now();
-    const error = await t.throwsAsync(store.create(record));
-    t.true(error instanceof StoreUnavailableError, 'a 503 error');
-    t.true(Date.now() - started < 1500, `quick: ${Date.now() - started} ms`);
-    await t.throwsAsync(store.destroy(existing.id), { instanceOf: StoreUnavailableError });
-    await t.throwsAsync(store.destroyBySub(existing.sub), { instanceOf: StoreUnavailableError });
-    // Without WAIT the same writes are acknowledged: exactly what a failover could lose.
-    const other = recordFor(careless, { sub: record.sub });
-    await careless.create(other);
-    t.not(await careless.get(other.id, Date.now()), undefined);
+    // A user on the first primary, whose replica is then frozen.
+    const [shard] = await c.topology();
+    let record = recordFor(store);
+    for (let i = 0; i < 500; i++) {
+      const slot = await slotOf(store, store.sessionKey(record.id)!);
+      if (shard!.slots.some(([a, b]) => slot >= a && slot <= b)) break;
+      record = recordFor(store);
+    }
+    // Setup, not under test: written without WAIT (a loaded machine's replica can take more than 200 ms).
+    const existing = recordFor(store, { sub: record.sub });
+    await careless.create(existing);
+    const replica = c.node(shard!.replica!);
+    replica.freeze();
+    try {
+      const started = Date.now();
+      const error = await t.throwsAsync(store.create(record));
+      t.true(error instanceof StoreUnavailableError, 'a 503 error');
+      t.true(Date.now() - started < 1500, `quick: ${Date.now() - started} ms`);
+      await t.throwsAsync(store.destroy(existing.id), { instanceOf: StoreUnavailableError });
+      await t.throwsAsync(store.destroyBySub(existing.sub), { instanceOf: StoreUnavailableError });
+      // Without WAIT the same writes are acknowledged: exactly what a failover could lose.
+      const other = recordFor(careless, { sub: record.sub });
+      await careless.create(other);
+      t.not(await careless.get(other.id, Date.now()), undefined);
+    } finally {
+      replica.thaw();
+    }
   } finally {
-    replica.thaw();
     await store.close();
     await careless.close();
   }

@@ -49,6 +49,26 @@ if (url) {
     t.not(await plain.get(again.id, Date.now()), undefined);
   });
 
+  test('waitReplicas: a login waiting for its replica (WAIT) does not hold the reads', async (t) => {
+    // The test Redis has no replica: WAIT 1 holds its connection the whole 1.5 s.
+    const careful = await createRedisStore(url, { prefix, waitReplicas: 1, waitTimeoutMs: 1500 });
+    t.teardown(() => careful.close());
+    const plain = await testRedisStore(url, prefix);
+    t.teardown(() => plain.close());
+    const reader = sampleRecord();
+    await plain.create(reader);
+    const order: string[] = [];
+    const waiting = careful.create(sampleRecord()).then(() => order.push('login'), () => order.push('login refused'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    const read = await careful.get(reader.id, Date.now());
+    order.push('read');
+    const readMs = Date.now() - started;
+    await waiting;
+    t.not(read, undefined);
+    t.deepEqual(order, ['read', 'login refused'], `the read answered first (${readMs} ms), while the login still waited for a replica`);
+  });
+
   test('the session key expires with the session, and touch moves the expiry', async (t) => {
     const store = await testRedisStore(url, prefix);
     t.teardown(() => store.close());

@@ -27,7 +27,10 @@
  * 3. A live session is in its user's index: both are written by one script in one slot.
  * 4. Logins and ended sessions are acknowledged only when `waitReplicas` replicas confirm them
  *    (Redis `WAIT` on the same connection, right after the write, in one pipeline): a failover
- *    that promotes that replica keeps them. Otherwise the call rejects with a 503. Claims and locks
+ *    that promotes that replica keeps them. Otherwise the call rejects with a 503. `WAIT` holds the
+ *    connection it is sent on until the replicas answer or its timeout passes, so confirmed writes
+ *    have connections of their own (a second client): a shard whose replica is gone delays its
+ *    logins and logouts, never its reads. Claims and locks
  *    are not waited for: a lost `state` claim meets the IdP's own single-use code, a lost `jti`
  *    marker lets a replayed logout token end sessions that are already ended, a lost refresh lock
  *    allows a second refresh in the failover's second.
@@ -165,6 +168,11 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
     },
   });
   const connection = readiness(cluster);
+  // Confirmed writes and their WAIT on connections of their own (invariant 4). Its outages are the
+  // main client's too (same nodes): only the main client reports them.
+  const confirming = waitReplicas > 0 ? cluster.duplicate() : undefined;
+  confirming?.on('error', () => undefined);
+  const confirmingReady = confirming && readiness(confirming);
   let down = false;
   cluster.on('error', (err: Error) => {
     if (!down) logger?.warn({ event: 'store.down', store: 'redis-cluster', err: err.message }, 'Redis Cluster unreachable; session requests answer 503 until it is back');
@@ -174,7 +182,7 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
     if (down) logger?.info({ event: 'store.up', store: 'redis-cluster' }, 'Redis Cluster reachable again');
     down = false;
   });
-  await connection.wait(options.startupWaitMs ?? 2000);
+  await Promise.all([connection.wait(options.startupWaitMs ?? 2000), confirmingReady?.wait(options.startupWaitMs ?? 2000)]);
 
   const tagged = (tag: string) => `${prefix}{${tag}}`;
   const sessionKey = (id: string) => {
@@ -201,6 +209,7 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
       ]);
     } catch (err) {
       if (cluster.status === 'ready') cluster.refreshSlotsCache();
+      if (confirming?.status === 'ready') confirming.refreshSlotsCache();
       throw err;
     } finally {
       clearTimeout(timer);
@@ -208,9 +217,10 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
   });
   /** Sends `build`'s commands (all in one slot) in one pipeline, then WAIT when asked; returns the replies. */
   const send = async (build: (p: ChainableCommander & ScriptCommands) => void, durable: boolean): Promise<unknown[]> => {
-    const pipeline = cluster.pipeline() as ChainableCommander & ScriptCommands;
-    build(pipeline);
     const replicas = durable ? waitReplicas : 0;
+    if (replicas > 0) await confirmingReady!.wait(timeoutMs / 2);
+    const pipeline = (replicas > 0 ? confirming! : cluster).pipeline() as ChainableCommander & ScriptCommands;
+    build(pipeline);
     if (replicas > 0) pipeline.wait(replicas, waitTimeoutMs);
     const replies = (await pipeline.exec()) ?? [];
     for (const [err] of replies) if (err) throw err;
@@ -371,9 +381,10 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
     async close() {
       // QUIT waits for every node's answer: a frozen node must not hold the shutdown.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([cluster.quit().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      const clients = confirming ? [cluster, confirming] : [cluster];
+      await Promise.race([Promise.all(clients.map((c) => c.quit().catch(() => undefined))), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);
-      cluster.disconnect();
+      for (const c of clients) c.disconnect();
     },
   };
 }

@@ -118,10 +118,16 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   const timeoutMs = options.timeoutMs ?? 1000;
   const waitReplicas = options.waitReplicas ?? 0;
   const waitTimeoutMs = options.waitTimeoutMs ?? 500;
-  // One connection: WAIT covers the write sent just before it on that same connection.
-  const replicated = () => confirmReplicas(redis, waitReplicas, waitTimeoutMs);
   const redis = new Redis(url, redisClientOptions(timeoutMs)) as Redis & Scripts;
+  // WAIT covers the writes sent before it on its own connection, and holds that connection until
+  // the replicas answer or its timeout passes: confirmed writes (logins, ended sessions) get a
+  // connection of their own, so a replica that is slow or gone delays them, never the reads.
+  const writer = waitReplicas > 0 ? (redis.duplicate() as Redis & Scripts) : redis;
+  const replicated = () => confirmReplicas(writer, waitReplicas, waitTimeoutMs);
   const connection = readiness(redis);
+  const writerReady = writer === redis ? connection : readiness(writer);
+  // Its outages are the main connection's too (same server): only that one reports them.
+  if (writer !== redis) writer.on('error', () => undefined);
   let down = false;
   // Without an 'error' listener ioredis reports each failed reconnect on stderr; log an outage once, and its end.
   redis.on('error', (err: Error) => {
@@ -132,14 +138,16 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     if (down) logger?.info({ event: 'store.up', store: 'redis' }, 'Redis reachable again');
     down = false;
   });
-  redis.defineCommand('bffCreate', { numberOfKeys: 4, lua: CREATE });
-  redis.defineCommand('bffSetTokens', { numberOfKeys: 2, lua: SET_TOKENS });
-  redis.defineCommand('bffUpdate', { numberOfKeys: 1, lua: UPDATE });
-  redis.defineCommand('bffTouch', { numberOfKeys: 2, lua: TOUCH });
-  redis.defineCommand('bffDestroy', { numberOfKeys: 0, lua: DESTROY });
-  redis.defineCommand('bffDestroyIndexed', { numberOfKeys: 1, lua: DESTROY_INDEXED });
-  redis.defineCommand('bffUnlock', { numberOfKeys: 1, lua: UNLOCK });
-  await connection.wait(options.startupWaitMs ?? 2000);
+  for (const client of new Set([redis, writer])) {
+    client.defineCommand('bffCreate', { numberOfKeys: 4, lua: CREATE });
+    client.defineCommand('bffSetTokens', { numberOfKeys: 2, lua: SET_TOKENS });
+    client.defineCommand('bffUpdate', { numberOfKeys: 1, lua: UPDATE });
+    client.defineCommand('bffTouch', { numberOfKeys: 2, lua: TOUCH });
+    client.defineCommand('bffDestroy', { numberOfKeys: 0, lua: DESTROY });
+    client.defineCommand('bffDestroyIndexed', { numberOfKeys: 1, lua: DESTROY_INDEXED });
+    client.defineCommand('bffUnlock', { numberOfKeys: 1, lua: UNLOCK });
+  }
+  await Promise.all([connection.wait(options.startupWaitMs ?? 2000), writerReady.wait(options.startupWaitMs ?? 2000)]);
 
   const sessionKey = (id: string) => `${prefix}s:${id}`;
   const tokensKey = (id: string) => `${prefix}t:${id}`;
@@ -149,16 +157,21 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     await connection.wait(timeoutMs / 2);
     return operation();
   });
+  /** As `run`, for a write confirmed by `replicated()` on the writer's connection. */
+  const runConfirmed = <T>(operation: () => Promise<T>) => guarded('redis', async () => {
+    await writerReady.wait(timeoutMs / 2);
+    return operation();
+  });
 
   return {
     kind: 'redis',
     client: redis,
     prefix,
     get: (id, now) => run(async () => fromHash(id, await redis.hgetall(sessionKey(id)), now)),
-    create: (r, tokens) => run(async () => {
+    create: (r, tokens) => runConfirmed(async () => {
       const { fields, ttl, indexTtl } = recordFields(r);
       const key = sessionKey(r.id);
-      await redis.bffCreate(key, subKey(r.sub), r.sid === undefined ? key : sidKey(r.sid), tokensKey(r.id), r.id, ttl, r.absoluteExpiresAt, r.lastSeenAt, indexTtl, tokens ? JSON.stringify(tokens) : '', ...fields);
+      await writer.bffCreate(key, subKey(r.sub), r.sid === undefined ? key : sidKey(r.sid), tokensKey(r.id), r.id, ttl, r.absoluteExpiresAt, r.lastSeenAt, indexTtl, tokens ? JSON.stringify(tokens) : '', ...fields);
       await replicated();
     }),
     getTokens: (id, now) => run(async () => {
@@ -175,8 +188,8 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     touch: (id, lastSeenAt, idleExpiresAt) => run(async () => {
       await redis.bffTouch(sessionKey(id), tokensKey(id), lastSeenAt, idleExpiresAt);
     }),
-    destroy: (id) => run(async () => {
-      await redis.bffDestroy(prefix, id);
+    destroy: (id) => runConfirmed(async () => {
+      await writer.bffDestroy(prefix, id);
       await replicated();
     }),
     // Session keys expire with their session: counting them (SCAN, sampled every 30 s at most) counts live ones.
@@ -203,19 +216,19 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       if (vanished.length > 0) await redis.zrem(subKey(sub), ...vanished);
       return records.sort((a, b) => b.createdAt - a.createdAt);
     }),
-    destroyBySub: (sub, exceptId) => run(async () => {
-      const n = await redis.bffDestroyIndexed(subKey(sub), prefix, exceptId ?? '');
+    destroyBySub: (sub, exceptId) => runConfirmed(async () => {
+      const n = await writer.bffDestroyIndexed(subKey(sub), prefix, exceptId ?? '');
       await replicated();
       return n;
     }),
-    destroyBySid: (sid) => run(async () => {
-      const n = await redis.bffDestroyIndexed(sidKey(sid), prefix, '');
+    destroyBySid: (sid) => runConfirmed(async () => {
+      const n = await writer.bffDestroyIndexed(sidKey(sid), prefix, '');
       await replicated();
       return n;
     }),
     // Replicated like the other writes: a failover must not bring back silent sign-in for an ended session.
-    addTombstone: (id, ttlSeconds) => run(async () => {
-      await redis.set(`${prefix}x:${id}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+    addTombstone: (id, ttlSeconds) => runConfirmed(async () => {
+      await writer.set(`${prefix}x:${id}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)));
       await replicated();
     }),
     hasTombstone: (id) => run(async () => (await redis.exists(`${prefix}x:${id}`)) === 1),
@@ -236,8 +249,9 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       await redis.ping();
     }),
     async close() {
-      await redis.quit().catch(() => undefined);
-      redis.disconnect();
+      const clients = [...new Set([redis, writer])];
+      await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
+      for (const c of clients) c.disconnect();
     },
   };
 }

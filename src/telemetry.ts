@@ -3,8 +3,10 @@
  * providers once, in `createBff`), only when something will read it.
  * - `METRICS_PORT`: a Prometheus scrape endpoint, `GET /metrics`, on its own port and interface
  *   (never the app's public port), served by the Prometheus exporter's own request handler.
- * - `OTEL_EXPORTER_OTLP_ENDPOINT`: traces (batched) and metrics (every OTEL_METRIC_EXPORT_INTERVAL
- *   ms) exported over OTLP/HTTP. The exporters and the Node SDK read the other standard `OTEL_*`
+ * - `OTEL_EXPORTER_OTLP_ENDPOINT`: traces (batched) and metrics (every `OTEL_METRIC_EXPORT_INTERVAL`
+ *   ms, default 60000, within `OTEL_METRIC_EXPORT_TIMEOUT`, default 30000) exported over OTLP/HTTP.
+ *   With both, the metrics are aggregated once, by the Prometheus reader, and OTLP exports what it
+ *   collects (telemetry-metrics-push.ts): a second reader would double the cost of every record. The exporters and the Node SDK read the other standard `OTEL_*`
  *   variables themselves (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
  *   OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS, OTEL_PROPAGATORS, ...).
  * Without the endpoint no tracer provider is registered: no span is made, none is wasted. The
@@ -15,6 +17,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { OnDemandContextManager } from './telemetry-context.ts';
+import { pushCollectedMetrics } from './telemetry-metrics-push.ts';
 
 export interface RunningTelemetry {
   /** Where Prometheus scrapes, when METRICS_PORT is set. */
@@ -35,7 +38,8 @@ export interface RunningTelemetry {
 export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metricsHost' | 'otlpEndpoint'>): Promise<RunningTelemetry | undefined> {
   if (config.metricsPort === undefined && !config.otlpEndpoint) return undefined;
   // Loaded only when used: the SDK is a few MB of modules a telemetry-free start does not need.
-  const [{ NodeSDK }, { PrometheusExporter }, { PeriodicExportingMetricReader }, { BatchSpanProcessor }, otlpTrace, otlpMetrics] = await Promise.all([
+  const [{ getNumberFromEnv }, { NodeSDK }, { PrometheusExporter }, { PeriodicExportingMetricReader }, { BatchSpanProcessor }, otlpTrace, otlpMetrics] = await Promise.all([
+    import('@opentelemetry/core'),
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/exporter-prometheus'),
     import('@opentelemetry/sdk-metrics'),
@@ -44,7 +48,12 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
     import('@opentelemetry/exporter-metrics-otlp-http'),
   ]);
   const prometheus = config.metricsPort !== undefined ? new PrometheusExporter({ preventServerStart: true }) : undefined;
-  const otlpReader = config.otlpEndpoint ? new PeriodicExportingMetricReader({ exporter: new otlpMetrics.OTLPMetricExporter() }) : undefined;
+  // The standard variables (the SDK's reader takes them only as options); invalid ones fall back to the defaults.
+  const exportIntervalMillis = Math.max(1, getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000);
+  const exportTimeoutMillis = Math.min(exportIntervalMillis, Math.max(1, getNumberFromEnv('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000));
+  const otlpMetricExporter = config.otlpEndpoint ? new otlpMetrics.OTLPMetricExporter() : undefined;
+  const otlpReader = otlpMetricExporter && !prometheus ? new PeriodicExportingMetricReader({ exporter: otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis }) : undefined;
+  const push = otlpMetricExporter && prometheus ? pushCollectedMetrics(prometheus, otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis) : undefined;
   const spanProcessor = config.otlpEndpoint ? new BatchSpanProcessor(new otlpTrace.OTLPTraceExporter()) : undefined;
   const sdk = new NodeSDK({
     metricReaders: [...(prometheus ? [prometheus] : []), ...(otlpReader ? [otlpReader] : [])],
@@ -79,13 +88,14 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
     metricsUrl,
     tracing: spanProcessor !== undefined,
     async flush() {
-      await Promise.all([spanProcessor?.forceFlush(), otlpReader?.forceFlush()]);
+      await Promise.all([spanProcessor?.forceFlush(), otlpReader?.forceFlush(), push?.flush()]);
     },
     async shutdown() {
       if (server) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
+      await push?.shutdown();
       await sdk.shutdown();
     },
   };

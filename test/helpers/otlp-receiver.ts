@@ -1,6 +1,6 @@
 /**
  * A small OTLP/HTTP receiver for tests: accepts the OTLP JSON encoding on /v1/traces and
- * /v1/metrics (as an OpenTelemetry collector does) and keeps the spans it was sent.
+ * /v1/metrics (as an OpenTelemetry collector does) and keeps the spans and metric points it was sent.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,16 +16,27 @@ export interface ReceivedSpan {
   attributes: Record<string, string | number | boolean>;
 }
 
+/** A sum or histogram data point of one metrics export: its value (a sum) or observation count (a histogram). */
+export interface ReceivedPoint {
+  name: string;
+  attributes: Record<string, string | number | boolean>;
+  value: number;
+}
+
 export interface OtlpReceiver {
   /** Base URL, as OTEL_EXPORTER_OTLP_ENDPOINT. */
   url: string;
   spans: ReceivedSpan[];
+  /** The data points of each metrics export received, in order (cumulative: the last one holds the totals). */
+  metricExports: ReceivedPoint[][];
   /** Every request body received, as text (for the secrets check). */
   bodies: string[];
   close(): Promise<void>;
 }
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
+type OtlpPoint = { attributes?: { key: string; value: AnyValue }[]; asInt?: string | number; asDouble?: number; count?: string | number };
+type OtlpMetrics = { resourceMetrics?: { scopeMetrics?: { metrics?: { name: string; sum?: { dataPoints?: OtlpPoint[] }; histogram?: { dataPoints?: OtlpPoint[] } }[] }[] }[] };
 type OtlpTraces = { resourceSpans?: { scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: { key: string; value: AnyValue }[] }[] }[] }[] };
 
 const flatten = (value: AnyValue): string | number | boolean =>
@@ -34,6 +45,7 @@ const flatten = (value: AnyValue): string | number | boolean =>
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const bodies: string[] = [];
+  const metricExports: ReceivedPoint[][] = [];
   const server = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
@@ -51,6 +63,20 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           });
         }
       }
+      if (req.url === '/v1/metrics' && String(req.headers['content-type']).startsWith('application/json')) {
+        const points: ReceivedPoint[] = [];
+        const data = JSON.parse(body) as OtlpMetrics;
+        for (const rm of data.resourceMetrics ?? []) for (const sm of rm.scopeMetrics ?? []) for (const m of sm.metrics ?? []) {
+          for (const p of [...(m.sum?.dataPoints ?? []), ...(m.histogram?.dataPoints ?? [])]) {
+            points.push({
+              name: m.name,
+              attributes: Object.fromEntries((p.attributes ?? []).map((a) => [a.key, flatten(a.value)])),
+              value: Number(m.histogram ? p.count : (p.asInt ?? p.asDouble)),
+            });
+          }
+        }
+        metricExports.push(points);
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -59,6 +85,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     spans,
+    metricExports,
     bodies,
     async close() {
       server.closeAllConnections();

@@ -7,20 +7,24 @@
  * (store, IdP calls) of a sampled request ({@link inRequestSpan}), and handed explicitly where the
  * code has the Koa context (`callApi`, the request log line through {@link requestSpan}).
  */
-import { context, ROOT_CONTEXT, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, trace, type Context, type Span } from '@opentelemetry/api';
 
-/** The server span of every request in flight while tracing is on (sampled or not). */
-const spans = new WeakMap<object, Span>();
-/** The extracted incoming context of a request that brought one (traceparent, baggage). */
-const parents = new WeakMap<object, Context>();
-/** The active context of each sampled (recorded) request: its server span. */
-const recorded = new WeakMap<object, Context>();
+/** Where a request carries its trace state: a property of its own (a WeakMap entry per request cost the garbage collector more). */
+const HELD = Symbol('koa-oidc-bff.requestSpan');
+
+interface Held {
+  /** The server span, sampled or not. */
+  span: Span;
+  /** What the request's headers carried (traceparent, baggage), or the root context. */
+  parent: Context;
+  /** The active context of a sampled (recorded) request: its server span; undefined otherwise. */
+  recorded: Context | undefined;
+}
+type Carrier = { [HELD]?: Held };
 
 /** Records the server span of `request` (server-span.ts); `parent` is what its headers carried. */
 export function setRequestSpan(request: object, span: Span, parent: Context): void {
-  spans.set(request, span);
-  if (parent !== ROOT_CONTEXT) parents.set(request, parent);
-  if (span.isRecording()) recorded.set(request, trace.setSpan(parent, span));
+  (request as Carrier)[HELD] = { span, parent, recorded: span.isRecording() ? trace.setSpan(parent, span) : undefined };
 }
 
 /**
@@ -28,10 +32,9 @@ export function setRequestSpan(request: object, span: Span, parent: Context): vo
  * unsampled request's decision travels upstream too); undefined when tracing is off.
  */
 export function requestTraceContext(request: object): Context | undefined {
-  const recordedContext = recorded.get(request);
-  if (recordedContext) return recordedContext;
-  const span = spans.get(request);
-  return span && trace.setSpan(parents.get(request) ?? ROOT_CONTEXT, span);
+  const held = (request as Carrier)[HELD];
+  if (!held) return undefined;
+  return held.recorded ?? trace.setSpan(held.parent, held.span);
 }
 
 /**
@@ -41,7 +44,8 @@ export function requestTraceContext(request: object): Context | undefined {
  * @returns undefined when no SDK traces, or the request was not sampled.
  */
 export function requestSpan(ctx: object): Span | undefined {
-  return recorded.has(ctx) ? spans.get(ctx) : undefined;
+  const held = (ctx as Carrier)[HELD];
+  return held?.recorded ? held.span : undefined;
 }
 
 /**
@@ -51,6 +55,6 @@ export function requestSpan(ctx: object): Span | undefined {
  * AsyncLocalStorage context manager hooks every promise of the process.
  */
 export function inRequestSpan<A, B, R>(request: object | undefined, fn: (a: A, b: B) => R, a: A, b: B): R {
-  const active = request && recorded.get(request);
+  const active = request && (request as Carrier)[HELD]?.recorded;
   return active === undefined ? fn(a, b) : context.with(active, fn, undefined, a, b);
 }

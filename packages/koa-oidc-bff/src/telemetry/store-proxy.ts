@@ -29,19 +29,28 @@ function timed(op: Op, fn: (...args: unknown[]) => Promise<unknown>, kind: strin
   const spanName = `session_store ${op}`;
   const spanAttributes: Attributes = Object.freeze({ 'db.system.name': kind, 'db.operation.name': op });
   const { tracer, storeDuration, storeErrors, tracingOn } = t;
-  return async function instrumentedStoreOp(...args: unknown[]): Promise<unknown> {
+  // Not an async function: one promise fewer per store call (a `get` runs on every authenticated request).
+  return function instrumentedStoreOp(...args: unknown[]): Promise<unknown> {
     // A child span only under a recorded request span: an unsampled request costs no span object.
     const span = tracingOn && trace.getActiveSpan()?.isRecording() ? tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: spanAttributes }) : undefined;
     const start = performance.now();
-    try {
-      return await fn(...args);
-    } catch (err) {
+    const failed = (err: unknown) => {
       storeErrors.add(1, labels);
       span?.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
-      throw err;
-    } finally {
       storeDuration.record((performance.now() - start) / 1000, labels);
       span?.end();
+      throw err;
+    };
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(fn(...args));
+    } catch (err) {
+      return Promise.reject(err).catch(failed);
     }
+    return pending.then((value) => {
+      storeDuration.record((performance.now() - start) / 1000, labels);
+      span?.end();
+      return value;
+    }, failed);
   };
 }

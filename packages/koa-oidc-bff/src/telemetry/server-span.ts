@@ -28,6 +28,13 @@ export function serverTelemetry(t: Telemetry): Koa.Middleware {
     };
   }
   const { tracer, httpDuration, tracingOn } = t;
+  // The headers the registered propagator reads (traceparent, tracestate, baggage, or b3...): a
+  // request with none of them has nothing to extract.
+  const propagationFields = tracingOn ? propagation.fields() : [];
+  const carriesContext = (headers: Record<string, unknown>) => {
+    for (const field of propagationFields) if (headers[field] !== undefined) return true;
+    return false;
+  };
   // Label sets by method, route and status: built once per distinct combination (bounded by the
   // app's routes), found again without building a key string per request.
   const labelCache = new Map<string, Map<string | undefined, Map<number, Attributes>>>();
@@ -67,7 +74,7 @@ export function serverTelemetry(t: Telemetry): Koa.Middleware {
     };
     try {
       if (tracingOn) {
-        const parent = propagation.extract(ROOT_CONTEXT, ctx.headers);
+        const parent = carriesContext(ctx.headers) ? propagation.extract(ROOT_CONTEXT, ctx.headers) : ROOT_CONTEXT;
         span = tracer.startSpan(method, SERVER_SPAN, parent);
         setRequestSpan(ctx, span, parent);
         // Attributes only for a recorded span: most requests are not sampled.

@@ -152,16 +152,24 @@ export interface TargetCheck {
 /** The targets. */
 /**
  * The same authenticated calls on a server with the demo's OpenTelemetry SDK (Prometheus endpoint,
- * OTLP/HTTP export of metrics and of traces sampled at 1 %), measured in the same load plan as
- * the server without it (no SDK: the package wires nothing).
+ * OTLP/HTTP export of metrics and of traces sampled at 1 %) and on the server without it (no SDK:
+ * the package wires nothing), in runs of their own after the main load plan.
  */
 export interface TelemetryFigures {
   sampler: string;
+  /** Runs of the four loads (JSON and htmx, without and with the SDK), alternating their order. */
+  runs: number;
+  /** With the SDK, over all runs. */
   helloJson: LoadResult;
   helloHtmx: LoadResult;
-  /** 1 - rps with telemetry / rps without (0.05 = 5 % fewer requests per second). */
+  /** Without it, over the same runs. */
+  withoutJson: LoadResult;
+  withoutHtmx: LoadResult;
+  /** Median over the runs of 1 - rps with telemetry / rps without (0.05 = 5 % fewer requests per second). */
   rpsCost: { json: number; htmx: number };
-  /** CPU µs per request with telemetry / without - 1 (0.05 = 5 % more CPU per request). */
+  /** Each run's own rps cost, in run order. */
+  rpsCostEach: { json: number[]; htmx: number[] };
+  /** Median over the runs of CPU µs per request with telemetry / without - 1 (0.05 = 5 % more CPU per request). */
   cpuCost: { json: number | undefined; htmx: number | undefined };
   /** OTLP export requests the collector stand-in received (traces and metrics). */
   otlpRequests: number;

@@ -61,8 +61,9 @@ export function renderReport(run: RunFigures): string {
     ['server CPU per request, bare /healthz / /api/hello  µs', (s) => s.throughput && `${cpu(s.throughput.bare.healthz)} / ${cpu(s.throughput.bare.hello)}`],
     ['  app /healthz / JSON / htmx  µs', (s) => s.throughput && `${cpu(s.throughput.healthz)} / ${cpu(s.throughput.helloJson)} / ${cpu(s.throughput.helloHtmx)}`],
     ['  bare / app by CPU cost: /healthz, JSON, htmx', (s) => s.throughput && [cpuShare(s.throughput.bare.healthz, s.throughput.healthz), cpuShare(s.throughput.bare.hello, s.throughput.helloJson), cpuShare(s.throughput.bare.hello, s.throughput.helloHtmx)].join(', ')],
-    ['with OpenTelemetry (metrics + 1 % traces): JSON / htmx  req/s', (s) => s.telemetry && `${rps(s.telemetry.helloJson)} / ${rps(s.telemetry.helloHtmx)} (cost ${pct(s.telemetry.rpsCost.json)} / ${pct(s.telemetry.rpsCost.htmx)})`],
-    ['  server CPU per request with OpenTelemetry: JSON / htmx  µs', (s) => s.telemetry && `${cpu(s.telemetry.helloJson)} / ${cpu(s.telemetry.helloHtmx)} (${pct(s.telemetry.cpuCost.json, true)} / ${pct(s.telemetry.cpuCost.htmx, true)})`],
+    ['OpenTelemetry runs: without / with, JSON and htmx  req/s', (s) => s.telemetry && `${rps(s.telemetry.withoutJson)} / ${rps(s.telemetry.helloJson)}, ${rps(s.telemetry.withoutHtmx)} / ${rps(s.telemetry.helloHtmx)}`],
+    ['  cost (median of runs, metrics + 1 % traces): JSON / htmx', (s) => s.telemetry && `${pct(s.telemetry.rpsCost.json)} / ${pct(s.telemetry.rpsCost.htmx)} (runs: ${s.telemetry.rpsCostEach.json.map((x) => pct(x)).join(' ')} / ${s.telemetry.rpsCostEach.htmx.map((x) => pct(x)).join(' ')})`],
+    ['  server CPU per request without / with: JSON, htmx  µs', (s) => s.telemetry && `${cpu(s.telemetry.withoutJson)} / ${cpu(s.telemetry.helloJson)}, ${cpu(s.telemetry.withoutHtmx)} / ${cpu(s.telemetry.helloHtmx)} (median ${pct(s.telemetry.cpuCost.json, true)} / ${pct(s.telemetry.cpuCost.htmx, true)})`],
     ['server CPU busy under load, bare /healthz / /api/hello', (s) => s.throughput && `${busy(s.throughput.bare.healthz)} / ${busy(s.throughput.bare.hello)}`],
     ['  app /healthz / JSON / htmx', (s) => s.throughput && `${busy(s.throughput.healthz)} / ${busy(s.throughput.helloJson)} / ${busy(s.throughput.helloHtmx)}`],
   ];

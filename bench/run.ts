@@ -59,6 +59,9 @@ const S = {
   sessions: 100,
   smallSize: 1000,
   largeSize: Number(args.large ?? (quick ? 50_000 : 1_000_000)),
+  /** Runs of the four telemetry loads (JSON, htmx; without, with the SDK), and seconds per load. */
+  telemetryPairs: quick ? 3 : 5,
+  telemetrySeconds: quick ? 2 : 5,
   /** Authenticated throughput at the large size too (not in --quick). */
   largeThroughput: !quick,
   lookups: quick ? 5000 : 10_000,
@@ -151,23 +154,19 @@ function pick(results: Map<string, LoadResult>, name: string): LoadResult {
  * no warm-up of their own (the same server and path were just warmed up).
  * @param full false: only what the large-size run reports (bare /api/hello, app /healthz and /api/hello).
  */
-function storeTargets(bare: ServerProcess, cookies: string[], full = true, otel?: { server: ServerProcess; cookies: string[] }): LoadTarget[] {
+function storeTargets(bare: ServerProcess, cookies: string[], full = true): LoadTarget[] {
   const b = { url: bare.ready.appUrl, serverPid: bare.ready.pid };
   const json: LoadTarget = { name: 'hello-json', path: '/api/hello', headers: JSON_HEADERS, cookies };
   const htmx: LoadTarget = { name: 'hello-htmx', path: '/api/hello', headers: HTMX_HEADERS, cookies };
   const bareHello: LoadTarget = { ...json, ...b, name: 'bare-hello' };
   const at50 = { connections: S.p99Connections, warmup: false };
   if (!full) return [bareHello, { name: 'healthz', path: '/healthz' }, json, htmx];
-  // The same calls on the server with OpenTelemetry, each right after its counterpart without.
-  const o = otel && { url: otel.server.ready.appUrl, serverPid: otel.server.ready.pid, cookies: otel.cookies };
   return [
     { name: 'bare-healthz', path: '/healthz', ...b },
     { name: 'healthz', path: '/healthz' },
     bareHello,
     json,
-    ...(o ? [{ ...json, ...o, name: 'hello-json-otel' }] : []),
     htmx,
-    ...(o ? [{ ...htmx, ...o, name: 'hello-htmx-otel' }] : []),
     { ...bareHello, ...at50, name: 'bare-hello-50' },
     { ...json, ...at50, name: 'hello-json-50' },
     { ...htmx, ...at50, name: 'hello-htmx-50' },
@@ -237,7 +236,7 @@ async function benchStore(store: StoreName, started: ServerProcess | string, bar
       log(`${store}: ${S.sessions} logins on the server with OpenTelemetry`);
       otelCookies = (await bounded('logins (OpenTelemetry)', 180_000, loginMany(otel.server.ready.appUrl, S.sessions, S.concurrentUsers))).map((l) => l.cookie);
     }
-    const results = await runChecked(loadPlan(server, storeTargets(bare, cookies, true, otel && otelCookies ? { server: otel.server, cookies: otelCookies } : undefined)), placement);
+    const results = await runChecked(loadPlan(server, storeTargets(bare, cookies, true)), placement);
     const r = (name: string) => pick(results, name);
     const bareFigures = { healthz: r('bare-healthz'), hello: r('bare-hello'), hello50: r('bare-hello-50') };
     const healthz = r('healthz');
@@ -259,20 +258,12 @@ async function benchStore(store: StoreName, started: ServerProcess | string, bar
       sessions: S.sessions, storedSessions: S.smallSize,
     };
     figures.throughput = throughput;
-    if (otel) {
-      const on = { json: r('hello-json-otel'), htmx: r('hello-htmx-otel') };
-      const cpuCost = (with_: LoadResult, without: LoadResult) =>
-        with_.serverCpuUsPerRequest && without.serverCpuUsPerRequest ? round(with_.serverCpuUsPerRequest / without.serverCpuUsPerRequest - 1, 3) : undefined;
-      figures.telemetry = {
-        sampler: 'parentbased_traceidratio 0.01; Prometheus endpoint (not scraped during the load) and OTLP/HTTP metrics every 60 s',
-        helloJson: on.json,
-        helloHtmx: on.htmx,
-        rpsCost: { json: round(1 - on.json.rps / helloJson.rps, 3), htmx: round(1 - on.htmx.rps / helloHtmx.rps, 3) },
-        cpuCost: { json: cpuCost(on.json, helloJson), htmx: cpuCost(on.htmx, helloHtmx) },
-        otlpRequests: otel.sink.requests,
-      } satisfies TelemetryFigures;
+    if (otel && otelCookies) figures.telemetry = await telemetryCost(server, otel.server, cookies, otelCookies, placement, otel.sink);
+    if (profileDir) {
+      figures.profiles = await profileLoad(server, storeTargets(bare, cookies, false).slice(1), placement, profileDir, store);
+      // The server with OpenTelemetry too: its profile beside the JSON call's shows what telemetry costs.
+      if (otel && otelCookies) figures.profiles.push(...await profileLoad(otel.server, [{ name: 'hello-json-otel', path: '/api/hello', headers: JSON_HEADERS, cookies: otelCookies }], placement, profileDir, store));
     }
-    if (profileDir) figures.profiles = await profileLoad(server, storeTargets(bare, cookies, false).slice(1), placement, profileDir, store);
 
     const lookupsAt = (population: number) => server.request<LookupResult>({ cmd: 'lookups', population, count: S.lookups, warmup: 1000 }, 120_000);
     const small: ScalePoint = {
@@ -326,6 +317,73 @@ async function benchStore(store: StoreName, started: ServerProcess | string, bar
     if (store === 'redis') log(`redis: removed ${await emptyScratchDb(redisUrl)} benchmark keys from ${redisUrl}`);
     await clusters.get(server)?.stop();
   }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * The cost of OpenTelemetry on the authenticated calls: `S.telemetryPairs` runs of the same four
+ * loads (JSON and htmx, without and with the SDK), each run in the opposite order of the one
+ * before (so neither server is always measured first), both heaps collected before each load,
+ * after one warm-up of all four; the cost is the median over the runs of each run's own ratio.
+ * One run alone moved by tens of percent on this 2-core machine (the load generator shares it).
+ */
+async function telemetryCost(plain: ServerProcess, withSdk: ServerProcess, cookies: string[], otelCookies: string[], placement: Placement, sink: OtlpSink): Promise<TelemetryFigures> {
+  const p = { url: plain.ready.appUrl, serverPid: plain.ready.pid, cookies };
+  const o = { url: withSdk.ready.appUrl, serverPid: withSdk.ready.pid, cookies: otelCookies };
+  const targets: LoadTarget[] = [
+    { ...p, name: 'json', path: '/api/hello', headers: JSON_HEADERS },
+    { ...o, name: 'json-otel', path: '/api/hello', headers: JSON_HEADERS },
+    { ...o, name: 'htmx-otel', path: '/api/hello', headers: HTMX_HEADERS },
+    { ...p, name: 'htmx', path: '/api/hello', headers: HTMX_HEADERS },
+  ];
+  log(`telemetry cost: ${S.telemetryPairs} runs of JSON and htmx without and with OpenTelemetry, ${S.telemetrySeconds} s each`);
+  // Warm both servers on both calls (JIT) before any measured load.
+  await runChecked({ ...loadPlan(plain, targets, 0), warmupSeconds: S.warmupSeconds }, placement);
+  const runs: Map<string, LoadResult>[] = [];
+  for (let i = 0; i < S.telemetryPairs; i++) {
+    const order = i % 2 === 0 ? targets : [...targets].reverse();
+    const run = new Map<string, LoadResult>();
+    for (const target of order) {
+      // Each load starts on collected heaps: the garbage of the previous load on the same server
+      // (more with the SDK) would otherwise be collected during this one.
+      await Promise.all([plain.request({ cmd: 'gc' }, 30_000), withSdk.request({ cmd: 'gc' }, 30_000)]);
+      const [name, result] = [...await runChecked({ ...loadPlan(plain, [target], 1), seconds: S.telemetrySeconds, warmupSeconds: 0 }, placement)][0]!;
+      run.set(name, result);
+    }
+    runs.push(run);
+  }
+  const total = (name: string): LoadResult => {
+    const all = runs.map((r) => pick(r, name));
+    const requests = all.reduce((n, r) => n + r.requests, 0);
+    const seconds = all.reduce((n, r) => n + r.seconds, 0);
+    const cpu = all.every((r) => r.serverCpuUsPerRequest !== undefined) ? all.reduce((n, r) => n + r.serverCpuUsPerRequest! * r.requests, 0) / requests : undefined;
+    return { ...all[0]!, name: `hello-${name}`, requests, seconds, rps: requests / seconds, p50Ms: median(all.map((r) => r.p50Ms)), p99Ms: median(all.map((r) => r.p99Ms)), serverCpuUsPerRequest: cpu };
+  };
+  const rpsCost = (kind: string) => round(median(runs.map((r) => 1 - pick(r, `${kind}-otel`).rps / pick(r, kind).rps)), 3);
+  const cpuCost = (kind: string) => {
+    const ratios = runs.map((r) => {
+      const [on, off] = [pick(r, `${kind}-otel`).serverCpuUsPerRequest, pick(r, kind).serverCpuUsPerRequest];
+      return on && off ? on / off - 1 : undefined;
+    });
+    return ratios.every((x) => x !== undefined) ? round(median(ratios as number[]), 3) : undefined;
+  };
+  return {
+    sampler: 'parentbased_traceidratio 0.01; Prometheus endpoint (not scraped during the load) and OTLP/HTTP metrics every 60 s',
+    runs: S.telemetryPairs,
+    helloJson: total('json-otel'),
+    helloHtmx: total('htmx-otel'),
+    withoutJson: total('json'),
+    withoutHtmx: total('htmx'),
+    rpsCost: { json: rpsCost('json'), htmx: rpsCost('htmx') },
+    rpsCostEach: { json: runs.map((r) => round(1 - pick(r, 'json-otel').rps / pick(r, 'json').rps, 3)), htmx: runs.map((r) => round(1 - pick(r, 'htmx-otel').rps / pick(r, 'htmx').rps, 3)) },
+    cpuCost: { json: cpuCost('json'), htmx: cpuCost('htmx') },
+    otlpRequests: sink.requests,
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import { createRedisClusterStore, userTag, type RedisClusterSessionStore } from 
 import { StoreUnavailableError } from 'koa-oidc-bff';
 import { recordFor, sampleTokens, storeContract, type RegisterTest } from 'koa-oidc-bff/testing';
 import { hasRedisCluster, startRedisCluster, type TestCluster } from '../helpers/redis-cluster.ts';
+import { readWhileLoginWaits } from '../helpers/replica-wait.ts';
 
 let cluster: TestCluster | undefined;
 const available = hasRedisCluster();
@@ -124,14 +125,7 @@ const slotOf = async (store: RedisClusterSessionStore, key: string) => Number(aw
     replica.freeze();
     try {
       // WAIT blocks the connection it was sent on for up to 1.5 s: reads must not queue behind it.
-      const order: string[] = [];
-      const waiting = store.create(login).then(() => order.push('login'), () => order.push('login refused'));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const started = Date.now();
-      const read = await store.get(reader.id, Date.now());
-      order.push('read');
-      const readMs = Date.now() - started;
-      await waiting;
+      const { order, read, readMs } = await readWhileLoginWaits(store, login, reader.id);
       t.not(read, undefined);
       t.deepEqual(order, ['read', 'login refused'], `the read answered first (${readMs} ms), while the login still waited for its replica`);
     } finally {

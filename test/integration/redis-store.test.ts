@@ -4,6 +4,7 @@ import test from 'ava';
 import { createRedisStore } from 'koa-oidc-bff/stores/redis';
 import { StoreUnavailableError } from 'koa-oidc-bff';
 import { deleteKeys, redisUrlOrSkip, testRedisStore, uniquePrefix } from '../helpers/redis.ts';
+import { readWhileLoginWaits } from '../helpers/replica-wait.ts';
 import { sampleRecord } from 'koa-oidc-bff/testing';
 
 const url = redisUrlOrSkip(test, 'redis store specifics');
@@ -57,14 +58,7 @@ if (url) {
     t.teardown(() => plain.close());
     const reader = sampleRecord();
     await plain.create(reader);
-    const order: string[] = [];
-    const waiting = careful.create(sampleRecord()).then(() => order.push('login'), () => order.push('login refused'));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const started = Date.now();
-    const read = await careful.get(reader.id, Date.now());
-    order.push('read');
-    const readMs = Date.now() - started;
-    await waiting;
+    const { order, read, readMs } = await readWhileLoginWaits(careful, sampleRecord(), reader.id);
     t.not(read, undefined);
     t.deepEqual(order, ['read', 'login refused'], `the read answered first (${readMs} ms), while the login still waited for a replica`);
   });

@@ -153,15 +153,14 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   const tokensKey = (id: string) => `${prefix}t:${id}`;
   const subKey = (sub: string) => `${prefix}u:${sub}`;
   const sidKey = (sid: string) => `${prefix}i:${sid}`;
-  const run = <T>(operation: () => Promise<T>) => guarded('redis', async () => {
-    await connection.wait(timeoutMs / 2);
+  /** Runs a store call once `ready`'s connection is (or after half the timeout); failures become 503s. */
+  const runOn = (ready: { wait(ms: number): Promise<void> }) => <T>(operation: () => Promise<T>) => guarded('redis', async () => {
+    await ready.wait(timeoutMs / 2);
     return operation();
   });
-  /** As `run`, for a write confirmed by `replicated()` on the writer's connection. */
-  const runConfirmed = <T>(operation: () => Promise<T>) => guarded('redis', async () => {
-    await writerReady.wait(timeoutMs / 2);
-    return operation();
-  });
+  const run = runOn(connection);
+  /** For a write confirmed by `replicated()`: on the writer's connection. */
+  const runConfirmed = runOn(writerReady);
 
   return {
     kind: 'redis',

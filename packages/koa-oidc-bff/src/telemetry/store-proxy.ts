@@ -34,11 +34,14 @@ function timed(op: Op, fn: (...args: unknown[]) => Promise<unknown>, kind: strin
     // A child span only under a recorded request span: an unsampled request costs no span object.
     const span = tracingOn && trace.getActiveSpan()?.isRecording() ? tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: spanAttributes }) : undefined;
     const start = performance.now();
+    const done = () => {
+      storeDuration.record((performance.now() - start) / 1000, labels);
+      span?.end();
+    };
     const failed = (err: unknown) => {
       storeErrors.add(1, labels);
       span?.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
-      storeDuration.record((performance.now() - start) / 1000, labels);
-      span?.end();
+      done();
       throw err;
     };
     let pending: Promise<unknown>;
@@ -48,8 +51,7 @@ function timed(op: Op, fn: (...args: unknown[]) => Promise<unknown>, kind: strin
       return Promise.reject(err).catch(failed);
     }
     return pending.then((value) => {
-      storeDuration.record((performance.now() - start) / 1000, labels);
-      span?.end();
+      done();
       return value;
     }, failed);
   };

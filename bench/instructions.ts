@@ -12,7 +12,7 @@
  * package `valgrind`); a few minutes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -68,17 +68,13 @@ function control(pid: number, ...args: string[]): void {
 function totalInstructions(outFile: string): number {
   const dir = path.dirname(outFile);
   let total = 0;
-  for (const name of readdir(dir)) {
+  for (const name of readdirSync(dir)) {
     if (!name.startsWith(path.basename(outFile))) continue;
     // `summary:` at the top of a dump is 0; `totals:` at its end holds the count.
     const match = /^totals:\s+(\d+)/m.exec(readFileSync(path.join(dir, name), 'utf8'));
     if (match) total += Number(match[1]);
   }
   return total;
-}
-
-function readdir(dir: string): string[] {
-  return spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
 }
 
 /** Sends `calls` authenticated JSON calls, `concurrency` at a time, spread over `cookies`. */
@@ -133,6 +129,10 @@ export async function measureInstructions(log: (line: string) => void, calls = 2
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  if (!hasValgrind()) {
+    process.stderr.write('bench/instructions.ts needs valgrind (Debian: apt-get install -y valgrind)\n');
+    process.exit(1);
+  }
   const figures = await measureInstructions((line) => process.stderr.write(`${line}\n`), Number(process.argv[2] ?? 2000), Number(process.argv[3] ?? 3000));
   process.stdout.write(`${JSON.stringify(figures)}\n`);
   process.exit(0);

@@ -66,9 +66,9 @@ export function createApp(config: Config, deps: AppDeps): App {
   // Koa would otherwise print errors it considers unhandled to stderr.
   koa.silent = true;
 
-  // First: the request's server span (OpenTelemetry, when an SDK is started), so the request log line reads its ids.
   // Computed once: the middleware and the server's own answers to malformed requests share it.
   const headerSet = securityHeaderSet([config.issuer.origin], config.secureCookies);
+  // First: the request's server span (OpenTelemetry, when an SDK is started), so the request log line reads its ids.
   koa.use(bff.telemetry());
   koa.use(requestLog(deps.logger));
   // Before the error handler: every answer, whatever stage produced it (405, 404, body limits,

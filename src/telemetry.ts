@@ -6,9 +6,10 @@
  * - `OTEL_EXPORTER_OTLP_ENDPOINT`: traces (batched) and metrics (every `OTEL_METRIC_EXPORT_INTERVAL`
  *   ms, default 60000, within `OTEL_METRIC_EXPORT_TIMEOUT`, default 30000) exported over OTLP/HTTP.
  *   With both, the metrics are aggregated once, by the Prometheus reader, and OTLP exports what it
- *   collects (telemetry-metrics-push.ts): a second reader would double the cost of every record. The exporters and the Node SDK read the other standard `OTEL_*`
- *   variables themselves (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
- *   OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS, OTEL_PROPAGATORS, ...).
+ *   collects (telemetry-metrics-push.ts): a second reader would double the cost of every record.
+ *   The exporters and the Node SDK read the other standard `OTEL_*` variables themselves
+ *   (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG,
+ *   OTEL_EXPORTER_OTLP_HEADERS, OTEL_PROPAGATORS, ...).
  * Without the endpoint no tracer provider is registered: no span is made, none is wasted. The
  * context manager is switched on only while a sampled request's store or IdP call runs
  * (telemetry-context.ts).

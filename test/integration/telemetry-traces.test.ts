@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context, type ContextManager } from '@opentelemetry/api';
+import { context, trace, type ContextManager } from '@opentelemetry/api';
 import test from 'ava';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
@@ -151,6 +151,31 @@ test.serial('a sampled request holds no trace context for its whole length: none
   const [api] = serverSpan('GET /api/remote/hello').slice(-1);
   t.truthy(children(api!).find((k) => k.name === 'GET upstream'), 'the request was sampled and its callApi span is its child');
   t.deepEqual(seen, [0], 'no context entered while the request waited for the upstream');
+});
+
+test.serial('a sampled authenticated call enters no context for its store read, and the read is still its child', async (t) => {
+  const ua = new UserAgent(stack.appUrl);
+  await ua.login();
+  secrets.add((await ua.cookie('bff.sid'))!);
+  // Every span a context is entered with through the global context manager (the demo's), while the call runs.
+  const manager = (context as unknown as { _getContextManager(): ContextManager })._getContextManager();
+  const original = manager.with;
+  const enteredWith: (string | undefined)[] = [];
+  manager.with = function recordedWith(this: ContextManager, ...args: Parameters<ContextManager['with']>) {
+    enteredWith.push(trace.getSpan(args[0])?.spanContext().spanId);
+    return original.apply(this, args);
+  } as ContextManager['with'];
+  try {
+    t.is((await ua.hx('/api/hello', '/')).statusCode, 200);
+  } finally {
+    manager.with = original;
+  }
+  await telemetry.flush();
+  const [api] = serverSpan('GET /api/hello').slice(-1);
+  t.truthy(api, 'the call was sampled');
+  t.truthy(children(api!).find((k) => k.name === 'session_store get'), 'its store read is its child');
+  // Entering a context is what switches Node 20's promise hooks on for good (request-span.ts).
+  t.false(enteredWith.includes(api!.spanId), `no context entered with the request's span (entered: ${enteredWith.length})`);
 });
 
 test.serial('no token, cookie value, code, state, session id or email in any exported span', async (t) => {

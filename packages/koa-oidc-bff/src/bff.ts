@@ -36,7 +36,7 @@ import { createRefresher } from './tokens/refresh.ts';
 import { upstreamCaller, type UpstreamRequest, type UpstreamResponse } from './tokens/upstream.ts';
 import { countAuthEvents } from './telemetry/auth-metrics.ts';
 import { idpFetch } from './telemetry/idp-fetch.ts';
-import { inRequestSpan } from './telemetry/request-span.ts';
+import { inRequestContext, inRequestSpan } from './telemetry/request-span.ts';
 import { serverTelemetry } from './telemetry/server-span.ts';
 import { observeActiveSessions } from './telemetry/sessions-gauge.ts';
 import { instrumentStore } from './telemetry/store-proxy.ts';
@@ -229,7 +229,7 @@ export function createBff(options: BffOptions): Bff {
   const authRoutes = authRouteSet([o.routes.login, o.routes.callback, o.routes.logout, o.routes.backchannelLogout]);
   const credentialsOf = accessTokenGetter({ refresher, store, baseUrl: o.baseUrl, authRoutes, now });
   // Its store reads and a refresh's store and IdP calls are children of a sampled request's span.
-  const getAccessCredentials = (ctx: Koa.Context) => inRequestSpan(ctx, credentialsOf, ctx, undefined);
+  const getAccessCredentials = (ctx: Koa.Context) => inRequestContext(ctx, credentialsOf, ctx, undefined);
   const apiHeader = requireApiHeader();
   const prefixes = [...o.apiPrefixes];
   // @koa/router's context type is stricter than Koa's Middleware; the runtime contract is the same.
@@ -248,7 +248,7 @@ export function createBff(options: BffOptions): Bff {
     function bffRoutes(ctx: Koa.Context, next: Koa.Next) {
       // The auth routes (login, callback, logout, sessions, back-channel logout) are short and rare:
       // a sampled one runs in its span's context, so its store and IdP calls are its children.
-      return routePaths.has(ctx.path.toLowerCase().replace(/\/+$/, '') || '/') ? inRequestSpan(ctx, ownRoutes, ctx, next) : next();
+      return routePaths.has(ctx.path.toLowerCase().replace(/\/+$/, '') || '/') ? inRequestContext(ctx, ownRoutes, ctx, next) : next();
     },
   ]) as unknown as Koa.Middleware;
   const userGuard = requireUser(o.baseUrl, events, authRoutes, store);

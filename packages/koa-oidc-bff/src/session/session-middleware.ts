@@ -190,9 +190,10 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
   // Write lastSeenAt at most this often: idle-timeout precision traded for one store write per minute, not per request.
   const touchEveryMs = Math.min(60_000, Math.max(1000, idleMs / 10));
   const { store } = options;
-  // Store calls run through inRequestSpan: children of a sampled request's span (telemetry/request-span.ts).
+  // Store calls run through inRequestSpan, each on its own: children of a sampled request's span (telemetry/request-span.ts).
   const create = (record: SessionRecord, tokens: TokenRecord | undefined) => store.create(record, tokens);
   const destroy = (id: string) => store.destroy(id);
+  const touch = (id: string, record: SessionRecord) => store.touch(id, record.lastSeenAt, record.idleExpiresAt);
   const cookie = new SessionCookie({ name: options.cookieName, legacyName: options.legacyCookieName, signer: options.signer, secure: options.secure, maxAgeMs: absoluteMs, logger: options.logger, now });
   /** Requests that stored a login through startLogin: koa-session's commit must not touch anything. */
   const STARTED = new WeakSet<Koa.Context>();
@@ -219,7 +220,7 @@ export function createSessionLayer(options: SessionMiddlewareOptions): SessionLa
     if (t - record.lastSeenAt >= touchEveryMs) {
       record.lastSeenAt = t;
       record.idleExpiresAt = Math.min(t + idleMs, record.absoluteExpiresAt);
-      await store.touch(id, record.lastSeenAt, record.idleExpiresAt).catch(() => undefined);
+      await inRequestSpan(ctx, touch, id, record).catch(() => undefined);
     }
     const read = cookie.readEarlier(ctx);
     if (read) cookie.refresh(ctx, read, record.absoluteExpiresAt);

@@ -1,11 +1,15 @@
 /**
  * The trace context of each request in flight, kept on its Koa context rather than held as the
- * active context for the whole request. On Node 20 an active context (AsyncLocalStorage) runs
- * async_hooks for every promise of every request while any context is entered; entering the
- * request's context for the whole of each sampled request kept the hooks on for most requests
- * under load. So the context is entered only around the package's own short child operations
- * (store, IdP calls) of a sampled request ({@link inRequestSpan}), and handed explicitly where the
- * code has the Koa context (`callApi`, the request log line through {@link requestSpan}).
+ * active context for the whole request.
+ *
+ * On Node 20 the only way to carry a context across `await` is AsyncLocalStorage, and the first
+ * time one is entered, Node installs V8 promise hooks that stay installed: every promise of the
+ * process is slower from then on, even after the storage is disabled. So the package enters the
+ * OpenTelemetry context (the host's context manager) only where a sampled request's child calls
+ * happen after an `await` it does not control: its own routes and token refreshes, which call the
+ * IdP ({@link inRequestContext}). Store calls start their span synchronously, so a sampled
+ * request's store calls find their parent in a synchronous scope ({@link inRequestSpan}) that
+ * enters nothing. `callApi` and the request log line get the context from the Koa context.
  */
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 
@@ -21,6 +25,15 @@ interface Held {
   recorded: Context | undefined;
 }
 type Carrier = { [HELD]?: Held };
+
+/** The synchronous scope's value for a request that is not sampled: its calls make no child span. */
+const UNSAMPLED: unique symbol = Symbol('unsampled');
+/**
+ * The request whose code is running synchronously right now ({@link inRequestSpan}): its recorded
+ * context, or UNSAMPLED; undefined outside any such scope. JavaScript runs one call stack at a
+ * time, and the scope is left in a `finally`, so it never names another request.
+ */
+let current: Context | typeof UNSAMPLED | undefined;
 
 /** Records the server span of `request` (server-span.ts); `parent` is what its headers carried. */
 export function setRequestSpan(request: object, span: Span, parent: Context): void {
@@ -49,12 +62,40 @@ export function requestSpan(ctx: object): Span | undefined {
 }
 
 /**
- * Runs `fn(a, b)` with the request's server span as the active context when the request is
- * sampled, so the store, IdP and upstream spans made inside become its children; otherwise calls
- * it directly (no context entered, nothing allocated). Keep `fn` short: while it runs, an
- * AsyncLocalStorage context manager hooks every promise of the process.
+ * Calls `fn(a, b)` in the synchronous scope of `request`: a store call that `fn` starts before
+ * its first `await` is a child of the request's span when the request is sampled
+ * ({@link childParent}). Enters no context and allocates nothing.
  */
 export function inRequestSpan<A, B, R>(request: object | undefined, fn: (a: A, b: B) => R, a: A, b: B): R {
-  const active = request && (request as Carrier)[HELD]?.recorded;
-  return active === undefined ? fn(a, b) : context.with(active, fn, undefined, a, b);
+  const held = request && (request as Carrier)[HELD];
+  if (held === undefined) return fn(a, b);
+  const outer = current;
+  current = held.recorded ?? UNSAMPLED;
+  try {
+    return fn(a, b);
+  } finally {
+    current = outer;
+  }
+}
+
+/**
+ * Calls `fn(a, b)` with the request's server span as the active OpenTelemetry context when the
+ * request is sampled, so that calls made after an `await` (the IdP's, through openid-client) are
+ * its children too; otherwise as {@link inRequestSpan}. For the package's own rare paths (login,
+ * callback, logout, token refresh) only: see the file comment.
+ */
+export function inRequestContext<A, B, R>(request: object | undefined, fn: (a: A, b: B) => R, a: A, b: B): R {
+  const recorded = request && (request as Carrier)[HELD]?.recorded;
+  return recorded === undefined ? inRequestSpan(request, fn, a, b) : context.with(recorded, inRequestSpan<A, B, R>, undefined, request, fn, a, b);
+}
+
+/**
+ * The parent of a child span (store, IdP call) starting now: the sampled request of the
+ * synchronous scope, or else the active context when its span is recording; undefined when no
+ * child span should be made (an unsampled request, or no request at all).
+ */
+export function childParent(): Context | undefined {
+  if (current !== undefined) return current === UNSAMPLED ? undefined : current;
+  const active = context.active();
+  return trace.getSpan(active)?.isRecording() ? active : undefined;
 }

@@ -4,8 +4,9 @@
  * and a child span per operation when the request's span is recorded. Span attributes name the
  * store kind and the operation only, never a key or a session id.
  */
-import { SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type { SessionStore } from '../session/store.ts';
+import { childParent } from './request-span.ts';
 import type { Telemetry } from './telemetry.ts';
 
 /** The operations that are timed: every method of the contract that talks to the backend. */
@@ -16,42 +17,47 @@ type Op = (typeof OPS)[number];
 export function instrumentStore(store: SessionStore, t: Telemetry): SessionStore {
   const out: Record<string, unknown> = { kind: store.kind, close: () => store.close() };
   for (const op of OPS) {
-    const fn = store[op] as ((...args: unknown[]) => Promise<unknown>) | undefined;
-    if (typeof fn === 'function') out[op] = timed(op, fn.bind(store), store.kind, t);
+    const method = store[op] as StoreMethod | undefined;
+    if (typeof method === 'function') out[op] = timed(op, store, method, t);
   }
   // Not an operation (no I/O), but a store that makes its own ids (Redis Cluster) must keep making them.
   if (typeof store.newId === 'function') out.newId = store.newId.bind(store);
   return out as unknown as SessionStore;
 }
 
-function timed(op: Op, fn: (...args: unknown[]) => Promise<unknown>, kind: string, t: Telemetry) {
+/** Every operation of the contract takes at most three arguments. */
+type StoreMethod = (this: SessionStore, a?: unknown, b?: unknown, c?: unknown) => Promise<unknown>;
+
+function timed(op: Op, store: SessionStore, method: StoreMethod, t: Telemetry) {
   const labels: Attributes = Object.freeze({ op });
   const spanName = `session_store ${op}`;
-  const spanAttributes: Attributes = Object.freeze({ 'db.system.name': kind, 'db.operation.name': op });
+  const spanOptions = Object.freeze({ kind: SpanKind.CLIENT, attributes: Object.freeze({ 'db.system.name': store.kind, 'db.operation.name': op }) });
   const { tracer, storeDuration, storeErrors, tracingOn } = t;
-  // Not an async function: one promise fewer per store call (a `get` runs on every authenticated request).
-  return function instrumentedStoreOp(...args: unknown[]): Promise<unknown> {
+  // A plain function with fixed arguments (no async frame, no rest array, no bound function): a
+  // `get` runs on every authenticated request.
+  return function instrumentedStoreOp(a?: unknown, b?: unknown, c?: unknown): Promise<unknown> {
     // A child span only under a recorded request span: an unsampled request costs no span object.
-    const span = tracingOn && trace.getActiveSpan()?.isRecording() ? tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: spanAttributes }) : undefined;
+    const parent = tracingOn ? childParent() : undefined;
+    const span = parent && tracer.startSpan(spanName, spanOptions, parent);
     const start = performance.now();
-    const done = () => {
-      storeDuration.record((performance.now() - start) / 1000, labels);
-      span?.end();
-    };
     const failed = (err: unknown) => {
       storeErrors.add(1, labels);
-      span?.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
-      done();
+      storeDuration.record((performance.now() - start) / 1000, labels);
+      if (span) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
+        span.end();
+      }
       throw err;
     };
     let pending: Promise<unknown>;
     try {
-      pending = Promise.resolve(fn(...args));
+      pending = Promise.resolve(method.call(store, a, b, c));
     } catch (err) {
       return Promise.reject(err).catch(failed);
     }
     return pending.then((value) => {
-      done();
+      storeDuration.record((performance.now() - start) / 1000, labels);
+      span?.end();
       return value;
     }, failed);
   };

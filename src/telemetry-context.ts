@@ -3,8 +3,8 @@
  * a context is entered (a sampled request's span, an exporter's own work) and off again when none
  * is. On Node 20 an enabled AsyncLocalStorage runs async_hooks for every promise of every request,
  * which cost more than half of the authenticated path's CPU in `npm run bench`; the package enters
- * a context only around the store and IdP calls of a sampled (recorded) request, never for a whole
- * request, so with a 1 % sampler the hooks are almost never on. (Node 22+'s AsyncContextFrame makes AsyncLocalStorage cheap; this is for Node 20.)
+ * a context only around the IdP calls of a sampled (recorded) request (its own routes and token
+ * refreshes), never for a whole request, so with a 1 % sampler the hooks are almost never on. (Node 22+'s AsyncContextFrame makes AsyncLocalStorage cheap; this is for Node 20.)
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';

@@ -3,9 +3,10 @@
  * path), and `http_server_request_duration_seconds{http_request_method, http_route,
  * http_response_status_code}` (OpenTelemetry HTTP semantic conventions). The incoming
  * `traceparent` is honoured (W3C Trace Context). The span is kept on the Koa context
- * (request-span.ts), not entered as the active context for the whole request: the package enters
- * it only around its own store and IdP calls of a sampled request, and `callApi` and the request
- * log line read it from the Koa context. An unsampled request enters no context at all.
+ * (request-span.ts), not entered as the active context for the whole request: a sampled
+ * request's store calls find it in a synchronous scope, the package enters it only around its own
+ * routes and token refreshes (IdP calls), and `callApi` and the request log line read it from the
+ * Koa context. An unsampled request enters no context at all.
  *
  * The route is what @koa/router matched (`ctx._matchedRoute`); requests no route matched (static
  * files, 404s) carry no `http.route`.

@@ -171,6 +171,12 @@ export interface TelemetryFigures {
   rpsCostEach: { json: number[]; htmx: number[] };
   /** Median over the runs of CPU µs per request with telemetry / without - 1 (0.05 = 5 % more CPU per request). */
   cpuCost: { json: number | undefined; htmx: number | undefined };
+  /**
+   * The paced runs: the same four loads, as many runs, each offered `pacedRate` req/s (below what
+   * either server answers, so both get the same arrivals). Median over the runs of CPU µs per
+   * request with telemetry / without - 1, and each run's figure; undefined off Linux.
+   */
+  paced: { rate: number; cpuCost: { json: number | undefined; htmx: number | undefined }; cpuCostEach: { json: (number | undefined)[]; htmx: (number | undefined)[] } };
   /** OTLP export requests the collector stand-in received (traces and metrics). */
   otlpRequests: number;
 }

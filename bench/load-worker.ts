@@ -28,6 +28,12 @@ export interface LoadTarget {
   /** Connections, when not the plan's. */
   connections?: number;
   /**
+   * Requests per second offered in all (autocannon's `overallRate`), when set: a paced load instead
+   * of one as fast as the server answers. Two servers offered the same rate get the same arrivals,
+   * so their CPU time per request compares the work they do, not how busy the load generator was.
+   */
+  rate?: number;
+  /**
    * false: no warm-up run for this target (an earlier target of the plan already warmed up the
    * same server and path, e.g. the same endpoint at another number of connections).
    */
@@ -110,6 +116,7 @@ async function runOnce(plan: LoadPlan, target: LoadTarget, seconds: number) {
     connections,
     duration: seconds,
     timeout: 10,
+    ...(target.rate ? { overallRate: target.rate } : {}),
     requests,
     // Spread the sessions: connection k starts its cycle at session k * (n / connections).
     setupClient(client) {

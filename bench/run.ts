@@ -328,9 +328,13 @@ const median = (values: number[]) => {
 /**
  * The cost of OpenTelemetry on the authenticated calls: `S.telemetryPairs` runs of the same four
  * loads (JSON and htmx, without and with the SDK), each run in the opposite order of the one
- * before (so neither server is always measured first), both heaps collected before each load,
- * after one warm-up of all four; the cost is the median over the runs of each run's own ratio.
- * One run alone moved by tens of percent on this 2-core machine (the load generator shares it).
+ * before (so neither server is always measured first), after one warm-up of all four; the cost is
+ * the median over the runs of each run's own ratio. One run alone moved by tens of percent on this
+ * 2-core machine (the load generator shares it). Then as many paced runs: the same loads offered
+ * the same rate (60 % of the slowest load's req/s in the runs before), compared by server CPU time
+ * per request, which does not depend on how fast the load generator came back.
+ * No heap is collected between loads: a forced full GC shrinks the young generation, and the next
+ * load then paid for regrowing it, more on the server that allocates more.
  */
 async function telemetryCost(plain: ServerProcess, withSdk: ServerProcess, cookies: string[], otelCookies: string[], placement: Placement, sink: OtlpSink): Promise<TelemetryFigures> {
   const p = { url: plain.ready.appUrl, serverPid: plain.ready.pid, cookies };
@@ -349,13 +353,22 @@ async function telemetryCost(plain: ServerProcess, withSdk: ServerProcess, cooki
     const order = i % 2 === 0 ? targets : [...targets].reverse();
     const run = new Map<string, LoadResult>();
     for (const target of order) {
-      // Each load starts on collected heaps: the garbage of the previous load on the same server
-      // (more with the SDK) would otherwise be collected during this one.
-      await Promise.all([plain.request({ cmd: 'gc' }, 30_000), withSdk.request({ cmd: 'gc' }, 30_000)]);
       const [name, result] = [...await runChecked({ ...loadPlan(plain, [target], 1), seconds: S.telemetrySeconds, warmupSeconds: 0 }, placement)][0]!;
       run.set(name, result);
     }
     runs.push(run);
+  }
+  const rate = Math.round((0.6 * Math.min(...runs.flatMap((r) => [...r.values()].map((x) => x.rps)))) / 100) * 100;
+  log(`telemetry cost: ${S.telemetryPairs} paced runs, ${rate} req/s offered to each load`);
+  const paced: Map<string, LoadResult>[] = [];
+  for (let i = 0; i < S.telemetryPairs; i++) {
+    const order = i % 2 === 0 ? targets : [...targets].reverse();
+    const run = new Map<string, LoadResult>();
+    for (const target of order) {
+      const [name, result] = [...await runChecked({ ...loadPlan(plain, [{ ...target, rate }], 1), seconds: S.telemetrySeconds, warmupSeconds: 0 }, placement)][0]!;
+      run.set(name, result);
+    }
+    paced.push(run);
   }
   const total = (name: string): LoadResult => {
     const all = runs.map((r) => pick(r, name));
@@ -365,11 +378,12 @@ async function telemetryCost(plain: ServerProcess, withSdk: ServerProcess, cooki
     return { ...all[0]!, name: `hello-${name}`, requests, seconds, rps: requests / seconds, p50Ms: median(all.map((r) => r.p50Ms)), p99Ms: median(all.map((r) => r.p99Ms)), serverCpuUsPerRequest: cpu };
   };
   const rpsCost = (kind: string) => round(median(runs.map((r) => 1 - pick(r, `${kind}-otel`).rps / pick(r, kind).rps)), 3);
-  const cpuCost = (kind: string) => {
-    const ratios = runs.map((r) => {
-      const [on, off] = [pick(r, `${kind}-otel`).serverCpuUsPerRequest, pick(r, kind).serverCpuUsPerRequest];
-      return on && off ? on / off - 1 : undefined;
-    });
+  const cpuCostEach = (of: Map<string, LoadResult>[], kind: string) => of.map((r) => {
+    const [on, off] = [pick(r, `${kind}-otel`).serverCpuUsPerRequest, pick(r, kind).serverCpuUsPerRequest];
+    return on && off ? round(on / off - 1, 3) : undefined;
+  });
+  const cpuCost = (kind: string, of = runs) => {
+    const ratios = cpuCostEach(of, kind);
     return ratios.every((x) => x !== undefined) ? round(median(ratios as number[]), 3) : undefined;
   };
   return {
@@ -382,6 +396,7 @@ async function telemetryCost(plain: ServerProcess, withSdk: ServerProcess, cooki
     rpsCost: { json: rpsCost('json'), htmx: rpsCost('htmx') },
     rpsCostEach: { json: runs.map((r) => round(1 - pick(r, 'json-otel').rps / pick(r, 'json').rps, 3)), htmx: runs.map((r) => round(1 - pick(r, 'htmx-otel').rps / pick(r, 'htmx').rps, 3)) },
     cpuCost: { json: cpuCost('json'), htmx: cpuCost('htmx') },
+    paced: { rate, cpuCost: { json: cpuCost('json', paced), htmx: cpuCost('htmx', paced) }, cpuCostEach: { json: cpuCostEach(paced, 'json'), htmx: cpuCostEach(paced, 'htmx') } },
     otlpRequests: sink.requests,
   };
 }

@@ -9,6 +9,7 @@
  * Every attribute value comes from a closed set: never a user, session, IP, URL or token.
  */
 import { createNoopMeter, isSpanContextValid, metrics, trace, type Counter, type Histogram, type Meter, type Tracer } from '@opentelemetry/api';
+import { hotHistograms, type HotHistogram } from './hot-histograms.ts';
 
 /** Instrumentation scope name (`otel_scope_name` in Prometheus). */
 export const SCOPE = 'koa-oidc-bff';
@@ -33,10 +34,12 @@ export interface Telemetry {
   readonly csrfRejections: Counter;
   readonly idpDuration: Histogram;
   readonly idpErrors: Counter;
-  readonly storeDuration: Histogram;
+  /** Batched (hot-histograms.ts): recorded on every store call. */
+  readonly storeDuration: HotHistogram;
   readonly storeErrors: Counter;
   readonly upstreamDuration: Histogram;
-  readonly httpDuration: Histogram;
+  /** Batched (hot-histograms.ts): recorded on every request. */
+  readonly httpDuration: HotHistogram;
 }
 
 /** True when the global MeterProvider is the API's no-op one (no SDK registered). */
@@ -60,11 +63,14 @@ function tracerRegistered(tracer: Tracer): boolean {
 export function createTelemetry(version = '0.1.0'): Telemetry {
   const meter = metrics.getMeter(SCOPE, version);
   const tracer = trace.getTracer(SCOPE, version);
+  const metricsOn = !noopMeter(meter);
+  const hot = metricsOn ? hotHistograms(meter) : undefined;
+  const batched = (h: Histogram): HotHistogram => (hot ? hot.wrap(h) : h);
   const seconds = (name: string, description: string): Histogram =>
     meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } });
   const counter = (name: string, description: string): Counter => meter.createCounter(name, { description, unit: '1' });
   return {
-    metricsOn: !noopMeter(meter),
+    metricsOn,
     tracingOn: tracerRegistered(tracer),
     tracer,
     meter,
@@ -77,9 +83,9 @@ export function createTelemetry(version = '0.1.0'): Telemetry {
     csrfRejections: counter('bff_csrf_rejections_total', 'Requests refused by a CSRF check, by check (api_header, origin, token, fetch_metadata).'),
     idpDuration: seconds('bff_idp_request_duration_seconds', 'Duration of HTTP requests to the IdP, by endpoint (discovery, jwks, token, revocation, end_session).'),
     idpErrors: counter('bff_idp_errors_total', 'Failed HTTP requests to the IdP, by endpoint and kind (timeout, network, http_4xx, http_5xx).'),
-    storeDuration: seconds('bff_session_store_duration_seconds', 'Duration of session store operations, by op.'),
+    storeDuration: batched(seconds('bff_session_store_duration_seconds', 'Duration of session store operations, by op.')),
     storeErrors: counter('bff_session_store_errors_total', 'Session store operations that failed, by op.'),
     upstreamDuration: seconds('bff_upstream_request_duration_seconds', 'Duration of callApi requests until the response headers, by status_class (2xx..5xx, error).'),
-    httpDuration: seconds('http_server_request_duration_seconds', 'Duration of HTTP server requests (OpenTelemetry HTTP semantic conventions), by method, route template and status.'),
+    httpDuration: batched(seconds('http_server_request_duration_seconds', 'Duration of HTTP server requests (OpenTelemetry HTTP semantic conventions), by method, route template and status.')),
   };
 }

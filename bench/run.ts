@@ -358,7 +358,7 @@ async function telemetryCost(plain: ServerProcess, withSdk: ServerProcess, cooki
     }
     runs.push(run);
   }
-  const rate = Math.round((0.6 * Math.min(...runs.flatMap((r) => [...r.values()].map((x) => x.rps)))) / 100) * 100;
+  const rate = Math.max(100, Math.round((0.6 * Math.min(...runs.flatMap((r) => [...r.values()].map((x) => x.rps)))) / 100) * 100);
   log(`telemetry cost: ${S.telemetryPairs} paced runs, ${rate} req/s offered to each load`);
   const paced: Map<string, LoadResult>[] = [];
   for (let i = 0; i < S.telemetryPairs; i++) {

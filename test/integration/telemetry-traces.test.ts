@@ -118,12 +118,21 @@ test.serial('callApi: a client span under the request span, sent upstream as tra
   t.regex(String(upstreamHeaders.at(-1)!.traceparent), new RegExp(`^00-${unsampledTrace}-[0-9a-f]{16}-00$`));
 });
 
-test.serial('a sampled request holds no trace context for its whole length: none is entered while its callApi waits for the upstream', async (t) => {
+/** A logged-in user agent; its session cookie joins the secrets no span may carry. */
+async function loggedIn(): Promise<UserAgent> {
   const ua = new UserAgent(stack.appUrl);
   await ua.login();
   secrets.add((await ua.cookie('bff.sid'))!);
+  return ua;
+}
+
+/** The context manager registered globally (the demo's), to watch its `with`. */
+const globalContextManager = () => (context as unknown as { _getContextManager(): ContextManager })._getContextManager();
+
+test.serial('a sampled request holds no trace context for its whole length: none is entered while its callApi waits for the upstream', async (t) => {
+  const ua = await loggedIn();
   // Count the contexts entered and not yet left through the global context manager (the demo's).
-  const manager = (context as unknown as { _getContextManager(): ContextManager })._getContextManager();
+  const manager = globalContextManager();
   const original = manager.with;
   let entered = 0;
   manager.with = function countedWith(this: ContextManager, ...args: Parameters<ContextManager['with']>) {
@@ -154,11 +163,9 @@ test.serial('a sampled request holds no trace context for its whole length: none
 });
 
 test.serial('a sampled authenticated call enters no context for its store read, and the read is still its child', async (t) => {
-  const ua = new UserAgent(stack.appUrl);
-  await ua.login();
-  secrets.add((await ua.cookie('bff.sid'))!);
+  const ua = await loggedIn();
   // Every span a context is entered with through the global context manager (the demo's), while the call runs.
-  const manager = (context as unknown as { _getContextManager(): ContextManager })._getContextManager();
+  const manager = globalContextManager();
   const original = manager.with;
   const enteredWith: (string | undefined)[] = [];
   manager.with = function recordedWith(this: ContextManager, ...args: Parameters<ContextManager['with']>) {

@@ -17,8 +17,7 @@ async function setup() {
   // Counts what reaches the SDK's histogram.
   let reached = 0;
   const counted: Histogram = { record: (value, attributes) => { reached++; real.record(value, attributes); } };
-  const hot = hotHistograms(meter);
-  const histogram = hot.wrap(counted);
+  const histogram = hotHistograms(meter)(counted);
   const collect = async () => {
     const { resourceMetrics } = await reader.collect();
     const data = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === 'hot_seconds') as HistogramMetricData[];

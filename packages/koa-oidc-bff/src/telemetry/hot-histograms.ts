@@ -16,15 +16,11 @@ export type HotHistogram = Pick<Histogram, 'record'>;
 /** Values kept before they are handed to the SDK in one loop. */
 export const BATCH = 256;
 
-/** Batches for the hot histograms of one meter; `wrap` each histogram, `flush` hands everything over. */
-export interface HotHistograms {
-  wrap(histogram: Histogram): HotHistogram;
-  /** Records every kept value into its histogram now (also runs before each collection). */
-  flush(): void;
-}
-
-/** Creates the batches and registers the collection hook on `meter`. */
-export function hotHistograms(meter: Meter): HotHistograms {
+/**
+ * Creates the batch of one meter and registers its collection hook on `meter`; returns the
+ * function that wraps each hot histogram.
+ */
+export function hotHistograms(meter: Meter): (histogram: Histogram) => HotHistogram {
   const values = new Float64Array(BATCH);
   const targets: (Histogram | undefined)[] = new Array<Histogram | undefined>(BATCH).fill(undefined);
   const attributes: (Attributes | undefined)[] = new Array<Attributes | undefined>(BATCH).fill(undefined);
@@ -39,15 +35,12 @@ export function hotHistograms(meter: Meter): HotHistograms {
     }
   };
   meter.createObservableGauge('koa_oidc_bff_batch_flush', { description: 'Never observed: its callback hands batched histogram values to the SDK before each collection.' }).addCallback(flush);
-  return {
-    wrap: (histogram) => ({
-      record(value: number, attrs?: Attributes) {
-        values[kept] = value;
-        targets[kept] = histogram;
-        attributes[kept] = attrs;
-        if (++kept === BATCH) flush();
-      },
-    }),
-    flush,
-  };
+  return (histogram) => ({
+    record(value: number, attrs?: Attributes) {
+      values[kept] = value;
+      targets[kept] = histogram;
+      attributes[kept] = attrs;
+      if (++kept === BATCH) flush();
+    },
+  });
 }

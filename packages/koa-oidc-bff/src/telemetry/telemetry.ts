@@ -64,8 +64,7 @@ export function createTelemetry(version = '0.1.0'): Telemetry {
   const meter = metrics.getMeter(SCOPE, version);
   const tracer = trace.getTracer(SCOPE, version);
   const metricsOn = !noopMeter(meter);
-  const hot = metricsOn ? hotHistograms(meter) : undefined;
-  const batched = (h: Histogram): HotHistogram => (hot ? hot.wrap(h) : h);
+  const batched: (h: Histogram) => HotHistogram = metricsOn ? hotHistograms(meter) : (h) => h;
   const seconds = (name: string, description: string): Histogram =>
     meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } });
   const counter = (name: string, description: string): Counter => meter.createCounter(name, { description, unit: '1' });

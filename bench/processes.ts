@@ -63,9 +63,12 @@ export class ServerProcess {
     });
   }
 
-  /** Starts the server for `store` and waits (at most `timeoutMs`) until it listens. */
-  static start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number; otlpUrl?: string } = {}): Promise<ServerProcess> {
-    const args = [path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', placement.loadCpus ?? '-', options.otlpUrl ?? '-'];
+  /**
+   * Starts the server for `store` and waits (at most `timeoutMs`) until it listens. With `otlpUrl`
+   * it runs the demo's OpenTelemetry SDK; with `metricsOnly` too, without tracing or OTLP export.
+   */
+  static start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number; otlpUrl?: string; metricsOnly?: boolean } = {}): Promise<ServerProcess> {
+    const args = [path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', placement.loadCpus ?? '-', options.otlpUrl ?? '-', ...(options.metricsOnly ? ['metrics-only'] : [])];
     return ServerProcess.spawn(`server (${store}${options.otlpUrl ? ', OpenTelemetry' : ''})`, args, placement, options.timeoutMs);
   }
 

@@ -31,6 +31,11 @@ export type Command =
   | { cmd: 'memory'; templateSub: string; from: number; count: number }
   /** The size of the hot record (what `store.get` returns) of the newest real login of `sub`. */
   | { cmd: 'hot-record'; sub: string }
+  /**
+   * `calls` authenticated JSON calls of `cookie`'s session sent to the app's Koa handler in the
+   * server process, without HTTP (bench/in-process.ts), `concurrency` at a time.
+   */
+  | { cmd: 'in-process'; cookie: string; calls: number; concurrency: number }
   /** A full garbage collection (after a bulk fill, so its garbage is not collected during a measurement). */
   | { cmd: 'gc' }
   /** Starts the V8 CPU profiler in the server (the same profiler as node --cpu-prof). */

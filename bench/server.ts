@@ -4,10 +4,11 @@
  * the command line, and the dev-idp in a child process of its own (bench/idp.ts). This process
  * holds only the app, as in production, and bench/run.ts pins it to its own core with taskset.
  *
- * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> <idp-cpus|-> <otlp-url|->
+ * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> <idp-cpus|-> <otlp-url|-> [metrics-only]
  * With an OTLP URL the app runs with the demo's OpenTelemetry SDK (src/telemetry.ts) started as in
  * production: Prometheus endpoint on a free port, traces sampled at 1 % (parentbased_traceidratio)
- * and metrics exported over OTLP/HTTP to that URL.
+ * and metrics exported over OTLP/HTTP to that URL. With `metrics-only` as well, the SDK gets no
+ * OTLP endpoint: the Prometheus endpoint alone, no tracer provider (a diagnostic's variant).
  * Started by bench/run.ts with an IPC channel: it sends a {@link ReadyMessage}, then answers
  * {@link Command}s. The app logs one line per request at `info` like production, into /dev/null.
  */
@@ -28,6 +29,7 @@ import { startTelemetry } from '../src/telemetry.ts';
 import type { SessionStore } from 'koa-oidc-bff';
 import { BENCH_CLIENT, BENCH_SESSION_SECRET, type Command, type FillResult, type HotRecordResult, type LookupResult, type MemoryResult, type ReadyMessage, type Reply, type StoreName } from './protocol.ts';
 import { bulkFill } from './bulk-fill.ts';
+import { callInProcess, type InProcessResult } from './in-process.ts';
 import { percentile } from './stats.ts';
 import { fillStore, syntheticId, useTaggedIds, type SessionTemplate } from './synthetic-sessions.ts';
 import { userTag } from 'koa-oidc-bff/stores/redis-cluster';
@@ -36,6 +38,7 @@ const storeName = process.argv[2] as StoreName;
 const redisUrl = process.argv[3] && process.argv[3] !== '-' ? process.argv[3] : undefined;
 const idpCpus = process.argv[4] && process.argv[4] !== '-' ? process.argv[4] : undefined;
 const otlpUrl = process.argv[5] && process.argv[5] !== '-' ? process.argv[5] : undefined;
+const metricsOnly = process.argv[6] === 'metrics-only';
 if (!['sqlite', 'redis', 'redis-cluster', 'memory'].includes(storeName) || !process.send) {
   process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> [idp-cpus|-] [otlp-url]\n');
   process.exit(2);
@@ -77,8 +80,8 @@ if (otlpUrl) {
   // The standard variables, as an operator would set them; read by the SDK itself.
   process.env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
   process.env.OTEL_TRACES_SAMPLER_ARG = '0.01';
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlpUrl;
-  await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: new URL(otlpUrl) });
+  if (!metricsOnly) process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlpUrl;
+  await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: metricsOnly ? undefined : new URL(otlpUrl) });
 }
 const store = await createStore(config, logger);
 if (store.kind === 'redis-cluster') useTaggedIds(userTag);
@@ -116,6 +119,8 @@ async function handle(message: Command): Promise<unknown> {
       return memory(message.templateSub, message.from, message.count);
     case 'hot-record':
       return hotRecord(message.sub);
+    case 'in-process':
+      return callInProcess(app.koa.callback(), { host: `localhost:${port}`, cookie: message.cookie, calls: message.calls, concurrency: message.concurrency }) satisfies Promise<InProcessResult>;
     case 'gc':
       (globalThis as { gc?: () => void }).gc?.();
       return {};

@@ -1,0 +1,87 @@
+/**
+ * Authenticated calls without HTTP: the app's Koa handler (`app.koa.callback()`) called in the
+ * server process with Node's own `IncomingMessage` and `ServerResponse` over a socket that
+ * discards what is written. No HTTP parsing, no kernel, no load generator: what is left is the
+ * app's JavaScript, so the CPU time per call moves much less between runs than over HTTP on a
+ * shared machine. A diagnostic (bench/telemetry-in-process.ts), never a figure of `npm run bench`.
+ */
+import http from 'node:http';
+import { Duplex } from 'node:stream';
+
+/** A socket that accepts every write and keeps the last one (to explain an unexpected status). */
+class DiscardingSocket extends Duplex {
+  readonly remoteAddress = '127.0.0.1';
+  last = '';
+  override _read(): void {}
+  override _write(chunk: unknown, _encoding: unknown, done: () => void): void {
+    this.last = String(chunk);
+    done();
+  }
+  override _writev(chunks: { chunk: unknown }[], done: () => void): void {
+    this.last = chunks.map((c) => String(c.chunk)).join('');
+    done();
+  }
+  setTimeout(): this {
+    return this;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+}
+
+export interface InProcessOptions {
+  /** The Host header (the app's own `localhost:<port>`). */
+  host: string;
+  /** The Cookie header of a real login. */
+  cookie: string;
+  /** Calls in all. */
+  calls: number;
+  /** Calls in flight at once, each on its own socket. */
+  concurrency: number;
+}
+
+export interface InProcessResult {
+  calls: number;
+  /** Process CPU time (user + system, every thread) per call, µs. */
+  cpuUsPerCall: number;
+  /** Wall-clock time per call, µs. */
+  wallUsPerCall: number;
+}
+
+/**
+ * Sends `calls` authenticated JSON `GET /api/hello` (the headers of the bench's load) to `handler`.
+ * @throws when a call answers anything but 200.
+ */
+export async function callInProcess(handler: http.RequestListener, o: InProcessOptions): Promise<InProcessResult> {
+  const headers = { host: o.host, cookie: o.cookie, 'x-csrf': '1', accept: 'application/json' };
+  const call = (socket: DiscardingSocket) => new Promise<void>((resolve, reject) => {
+    const req = new http.IncomingMessage(socket as never);
+    req.method = 'GET';
+    req.url = '/api/hello';
+    req.httpVersion = '1.1';
+    req.httpVersionMajor = 1;
+    req.httpVersionMinor = 1;
+    req.headers = { ...headers };
+    req.complete = true;
+    req.push(null);
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket as never);
+    res.on('finish', () => {
+      res.detachSocket(socket as never);
+      if (res.statusCode === 200) resolve();
+      else reject(new Error(`GET /api/hello answered ${res.statusCode}: ${socket.last.slice(0, 200)}`));
+    });
+    handler(req, res);
+  });
+  const perWorker = Math.ceil(o.calls / o.concurrency);
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: o.concurrency }, async () => {
+    const socket = new DiscardingSocket();
+    for (let i = 0; i < perWorker; i++) await call(socket);
+  }));
+  const wallNs = Number(process.hrtime.bigint() - start);
+  const used = process.cpuUsage(cpu);
+  const calls = perWorker * o.concurrency;
+  return { calls, cpuUsPerCall: (used.user + used.system) / calls, wallUsPerCall: wallNs / 1000 / calls };
+}

@@ -48,7 +48,7 @@ try {
   }
   const base = median(servers[0]!.cpu);
   const figures = servers.map((s) => ({ name: s.name, cpuUsPerCall: Math.round(median(s.cpu) * 100) / 100, cost: Math.round((median(s.cpu) / base - 1) * 1000) / 1000, runs: s.cpu.map((x) => Math.round(x * 10) / 10) }));
-  for (const f of figures) process.stdout.write(`${f.name.padEnd(24)} ${f.cpuUsPerCall.toFixed(1)} µs CPU per call (median of ${runs}; runs ${f.runs.join(' ')})${f === figures[0] ? '' : `, ${(f.cost * 100).toFixed(1)} % more`}\n`);
+  for (const f of figures) process.stdout.write(`${f.name.padEnd(24)} ${f.cpuUsPerCall.toFixed(1)} µs CPU per call (median of ${runs}; runs ${f.runs.join(' ')})${f === figures[0] ? '' : `, cost ${f.cost >= 0 ? '+' : ''}${(f.cost * 100).toFixed(1)} %`}\n`);
   process.stdout.write(`${JSON.stringify({ calls, runs, figures })}\n`);
 } finally {
   for (const s of servers) await s.server.close();

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import { Duplex } from 'node:stream';
 
-/** A socket that accepts every write and keeps the last one (to explain an unexpected status). */
+/** A socket that accepts every write and keeps the last one (its status line explains an unexpected status). */
 class DiscardingSocket extends Duplex {
   readonly remoteAddress = '127.0.0.1';
   last = '';
@@ -69,7 +69,8 @@ export async function callInProcess(handler: http.RequestListener, o: InProcessO
     res.on('finish', () => {
       res.detachSocket(socket as never);
       if (res.statusCode === 200) resolve();
-      else reject(new Error(`GET /api/hello answered ${res.statusCode}: ${socket.last.slice(0, 200)}`));
+      // The status line only: the rest of the answer may carry a Set-Cookie.
+      else reject(new Error(`GET /api/hello answered ${res.statusCode}: ${socket.last.split('\r\n', 1)[0]}`));
     });
     handler(req, res);
   });

@@ -14,10 +14,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loginOnce } from './logins.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import type { ReadyMessage } from './protocol.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -98,9 +98,8 @@ async function drive(appUrl: string, cookies: string[], calls: number, concurren
 /** Counts instructions per authenticated call without and with the SDK; see the file comment. */
 export async function measureInstructions(log: (line: string) => void, calls = 2000, warmup = 3000): Promise<InstructionFigures> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bff-callgrind-'));
-  const sink = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  const otlpUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+  const sink = await startOtlpSink();
+  const otlpUrl = sink.url;
   const servers: Counted[] = [];
   try {
     const perCall: number[] = [];
@@ -123,7 +122,7 @@ export async function measureInstructions(log: (line: string) => void, calls = 2
     return { calls, withoutPerCall: Math.round(withoutPerCall), withPerCall: Math.round(withPerCall), cost: Math.round((withPerCall / withoutPerCall - 1) * 1000) / 1000 };
   } finally {
     for (const s of servers) s.child.kill('SIGKILL');
-    sink.close();
+    await sink.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

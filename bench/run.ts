@@ -19,8 +19,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { LoginFigures, RunFigures, ScalePoint, StoreFigures, TelemetryFigures, ThroughputFigures, WireFigures } from './figures.ts';
 import { TARGETS } from './figures.ts';
 import type { LoadPlan, LoadResult, LoadTarget } from './load-worker.ts';
@@ -29,6 +27,7 @@ import { choosePlacement, ROOT, runLoad, ServerProcess, type Placement } from '.
 import type { FillResult, HotRecordResult, LookupResult, MemoryResult, StoreName } from './protocol.ts';
 import { checkScratchDb, DEFAULT_BENCH_REDIS_URL, emptyScratchDb } from './redis-scratch.ts';
 import { renderReport } from './report.ts';
+import { startOtlpSink, type OtlpSink } from './otlp-sink.ts';
 import { hasRedisCluster, startRedisCluster, type TestCluster } from '../test/helpers/redis-cluster.ts';
 import { round } from './stats.ts';
 import { checkTargets } from './targets.ts';
@@ -416,34 +415,6 @@ async function profileLoad(server: ServerProcess, targets: LoadTarget[], placeme
     files.push(path.relative(ROOT, file));
   }
   return files;
-}
-
-/** A stand-in OpenTelemetry collector: accepts every OTLP/HTTP export and counts them. */
-interface OtlpSink {
-  url: string;
-  readonly requests: number;
-  close(): Promise<void>;
-}
-
-async function startOtlpSink(): Promise<OtlpSink> {
-  let requests = 0;
-  const server = http.createServer((req, res) => {
-    req.resume().on('end', () => {
-      requests++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get requests() {
-      return requests;
-    },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 function git(...argv: string[]): string {

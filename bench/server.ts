@@ -40,7 +40,7 @@ const idpCpus = process.argv[4] && process.argv[4] !== '-' ? process.argv[4] : u
 const otlpUrl = process.argv[5] && process.argv[5] !== '-' ? process.argv[5] : undefined;
 const metricsOnly = process.argv[6] === 'metrics-only';
 if (!['sqlite', 'redis', 'redis-cluster', 'memory'].includes(storeName) || !process.send) {
-  process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> [idp-cpus|-] [otlp-url]\n');
+  process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> [idp-cpus|-] [otlp-url] [metrics-only]\n');
   process.exit(2);
 }
 

@@ -11,9 +11,8 @@
  * A diagnostic beside `npm run bench`: over HTTP on this 2-core machine the same comparison moved
  * by ±10 µs per call between runs, this one by about ±5 µs.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loginOnce } from './logins.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import { choosePlacement, ServerProcess } from './processes.ts';
 import type { InProcessResult } from './in-process.ts';
 import { median } from './stats.ts';
@@ -25,9 +24,8 @@ if (!Number.isInteger(calls) || calls < 10 || !Number.isInteger(runs) || runs < 
   process.exit(2);
 }
 
-const sink = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
-await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-const otlpUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+const sink = await startOtlpSink();
+const otlpUrl = sink.url;
 const placement = choosePlacement();
 const variants = [
   { name: 'without an SDK', options: {} },
@@ -52,5 +50,5 @@ try {
   process.stdout.write(`${JSON.stringify({ calls, runs, figures })}\n`);
 } finally {
   for (const s of servers) await s.server.close();
-  sink.close();
+  await sink.close();
 }

@@ -4,7 +4,10 @@
  * is. On Node 20 an enabled AsyncLocalStorage runs async_hooks for every promise of every request,
  * which cost more than half of the authenticated path's CPU in `npm run bench`; the package enters
  * a context only around the IdP calls of a sampled (recorded) request (its own routes and token
- * refreshes), never for a whole request, so with a 1 % sampler the hooks are almost never on. (Node 22+'s AsyncContextFrame makes AsyncLocalStorage cheap; this is for Node 20.)
+ * refreshes), never for a whole request, so with a 1 % sampler the hooks are almost never on. Once
+ * any context has been entered (the SDK's own span export enters one every 5 s), V8's promise hooks
+ * stay installed even with the storage off: an `await` costs about 25 % more in a loop, about
+ * 1.5 µs per authenticated call in `bench/telemetry-in-process.ts`. (Node 22+'s AsyncContextFrame makes AsyncLocalStorage cheap; this is for Node 20.)
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';

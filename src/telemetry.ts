@@ -12,10 +12,12 @@
  *   OTEL_EXPORTER_OTLP_HEADERS, OTEL_PROPAGATORS, ...).
  * Without the endpoint no tracer provider is registered: no span is made, none is wasted. The
  * context manager is switched on only while a sampled request's store or IdP call runs
- * (telemetry-context.ts).
+ * (telemetry-context.ts). The package's per-request histograms come from its own metric producer
+ * (`bffMetricProducer`).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bffMetricProducer } from 'koa-oidc-bff';
 import type { Config } from './config.ts';
 import { OnDemandContextManager } from './telemetry-context.ts';
 import { pushCollectedMetrics } from './telemetry-metrics-push.ts';
@@ -48,12 +50,15 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/exporter-metrics-otlp-http'),
   ]);
-  const prometheus = config.metricsPort !== undefined ? new PrometheusExporter({ preventServerStart: true }) : undefined;
+  // The package aggregates its per-request histograms itself and hands them to the reader
+  // (cheaper than the SDK's per-record attribute hashing); the BFF is created after this.
+  const metricProducers = [bffMetricProducer()];
+  const prometheus = config.metricsPort !== undefined ? new PrometheusExporter({ preventServerStart: true, metricProducers }) : undefined;
   // The standard variables (the SDK's reader takes them only as options); invalid ones fall back to the defaults.
   const exportIntervalMillis = Math.max(1, getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000);
   const exportTimeoutMillis = Math.min(exportIntervalMillis, Math.max(1, getNumberFromEnv('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000));
   const otlpMetricExporter = config.otlpEndpoint ? new otlpMetrics.OTLPMetricExporter() : undefined;
-  const otlpReader = otlpMetricExporter && !prometheus ? new PeriodicExportingMetricReader({ exporter: otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis }) : undefined;
+  const otlpReader = otlpMetricExporter && !prometheus ? new PeriodicExportingMetricReader({ exporter: otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis, metricProducers }) : undefined;
   const push = otlpMetricExporter && prometheus ? pushCollectedMetrics(prometheus, otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis) : undefined;
   const spanProcessor = config.otlpEndpoint ? new BatchSpanProcessor(new otlpTrace.OTLPTraceExporter()) : undefined;
   const sdk = new NodeSDK({

@@ -11,7 +11,7 @@ import { refreshLockKey } from '../../packages/koa-oidc-bff/src/tokens/refresh.t
 import { histogramCount, labelSets, promtoolCheck, scrape, value, type Scrape } from '../helpers/metrics.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { logoutAtIdp, revokeGrant, sessionId } from '../helpers/tokens.ts';
-import { StoreUnavailableError, type SessionStore } from 'koa-oidc-bff';
+import { bffMetricProducer, StoreUnavailableError, type SessionStore } from 'koa-oidc-bff';
 import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
 import { readForm, UserAgent } from '../helpers/user-agent.ts';
 import { startTelemetry, type RunningTelemetry } from '../../src/telemetry.ts';
@@ -167,6 +167,19 @@ test('IdP, store, upstream and HTTP server histograms observed, labelled by clos
   t.false(routes.some((r) => r!.includes('?')));
   t.true(value(after, 'bff_sessions_active', { store: 'memory' }) >= 0);
   t.truthy(after.families.find((f) => f.name === 'bff_sessions_active' && f.type === 'GAUGE'));
+});
+
+test('the per-request histograms come from the package\'s metric producer, which the demo gives its reader', async (t) => {
+  // Without the demo's registration this is a fresh producer with no histogram at all.
+  const { resourceMetrics } = await bffMetricProducer().collect();
+  const produced = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+  t.deepEqual(produced.map((m) => m.descriptor.name).sort(), ['bff_session_store_duration_seconds', 'http_server_request_duration_seconds']);
+  const hello = produced.find((m) => m.descriptor.name === 'http_server_request_duration_seconds')!.dataPoints
+    .filter((p) => p.attributes['http.route'] === '/api/hello' && p.attributes['http.response.status_code'] === 200 && p.attributes['http.request.method'] === 'GET')
+    .reduce((n, p) => n + p.value.count, 0);
+  // At least what the scrape after the run saw (the producer's totals only grow).
+  t.true(hello >= histogramCount(after, 'http_server_request_duration_seconds', { http_request_method: 'GET', http_route: '/api/hello', http_response_status_code: '200' }));
+  t.true(hello >= 2);
 });
 
 test('the exposition passes promtool check metrics and parses', async (t) => {

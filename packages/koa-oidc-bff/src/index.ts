@@ -20,6 +20,7 @@ export { SESSION_EXPECTED_HEADER } from './session/require-user.ts';
 export type { SessionInfo, SessionsApi } from './session/sessions-api.ts';
 export type { SessionRecord, SessionStore } from './session/store.ts';
 export { requestSpan } from './telemetry/request-span.ts';
+export { bffMetricProducer, type BffMetricProducer } from './telemetry/metric-producer.ts';
 export { StoreUnavailableError } from './session/store-errors.ts';
 export type { UpstreamRequest, UpstreamResponse } from './tokens/upstream.ts';
 export { StepUpRequiredError, type StepUpRequirement } from './session/step-up.ts';

@@ -10,6 +10,7 @@
  */
 import { createNoopMeter, isSpanContextValid, metrics, trace, type Counter, type Histogram, type Meter, type Tracer } from '@opentelemetry/api';
 import { hotHistograms, type HotHistogram } from './hot-histograms.ts';
+import { producedHistogram } from './metric-producer.ts';
 
 /** Instrumentation scope name (`otel_scope_name` in Prometheus). */
 export const SCOPE = 'koa-oidc-bff';
@@ -34,11 +35,11 @@ export interface Telemetry {
   readonly csrfRejections: Counter;
   readonly idpDuration: Histogram;
   readonly idpErrors: Counter;
-  /** Batched (hot-histograms.ts): recorded on every store call. */
+  /** Recorded on every store call: through the package's metric producer, or batched (hot-histograms.ts). */
   readonly storeDuration: HotHistogram;
   readonly storeErrors: Counter;
   readonly upstreamDuration: Histogram;
-  /** Batched (hot-histograms.ts): recorded on every request. */
+  /** Recorded on every request: through the package's metric producer, or batched (hot-histograms.ts). */
   readonly httpDuration: HotHistogram;
 }
 
@@ -64,9 +65,18 @@ export function createTelemetry(version = '0.1.0'): Telemetry {
   const meter = metrics.getMeter(SCOPE, version);
   const tracer = trace.getTracer(SCOPE, version);
   const metricsOn = !noopMeter(meter);
-  const batched: (h: Histogram) => HotHistogram = metricsOn ? hotHistograms(meter) : (h) => h;
   const seconds = (name: string, description: string): Histogram =>
     meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } });
+  // The per-request histograms: aggregated by the package's metric producer when the host
+  // registered it (metric-producer.ts), else recorded through the API in batches (hot-histograms.ts).
+  let batched: ((h: Histogram) => HotHistogram) | undefined;
+  const hot = (name: string, description: string): HotHistogram => {
+    if (!metricsOn) return seconds(name, description);
+    const produced = producedHistogram(name, description, SECONDS_BUCKETS);
+    if (produced) return produced;
+    batched ??= hotHistograms(meter);
+    return batched(seconds(name, description));
+  };
   const counter = (name: string, description: string): Counter => meter.createCounter(name, { description, unit: '1' });
   return {
     metricsOn,
@@ -82,9 +92,9 @@ export function createTelemetry(version = '0.1.0'): Telemetry {
     csrfRejections: counter('bff_csrf_rejections_total', 'Requests refused by a CSRF check, by check (api_header, origin, token, fetch_metadata).'),
     idpDuration: seconds('bff_idp_request_duration_seconds', 'Duration of HTTP requests to the IdP, by endpoint (discovery, jwks, token, revocation, end_session).'),
     idpErrors: counter('bff_idp_errors_total', 'Failed HTTP requests to the IdP, by endpoint and kind (timeout, network, http_4xx, http_5xx).'),
-    storeDuration: batched(seconds('bff_session_store_duration_seconds', 'Duration of session store operations, by op.')),
+    storeDuration: hot('bff_session_store_duration_seconds', 'Duration of session store operations, by op.'),
     storeErrors: counter('bff_session_store_errors_total', 'Session store operations that failed, by op.'),
     upstreamDuration: seconds('bff_upstream_request_duration_seconds', 'Duration of callApi requests until the response headers, by status_class (2xx..5xx, error).'),
-    httpDuration: batched(seconds('http_server_request_duration_seconds', 'Duration of HTTP server requests (OpenTelemetry HTTP semantic conventions), by method, route template and status.')),
+    httpDuration: hot('http_server_request_duration_seconds', 'Duration of HTTP server requests (OpenTelemetry HTTP semantic conventions), by method, route template and status.'),
   };
 }

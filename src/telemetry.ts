@@ -12,14 +12,15 @@
  *   OTEL_EXPORTER_OTLP_HEADERS, OTEL_PROPAGATORS, ...).
  * Without the endpoint no tracer provider is registered: no span is made, none is wasted. The
  * context manager is switched on only while a sampled request's store or IdP call runs
- * (telemetry-context.ts). The package's per-request histograms come from its own metric producer
- * (`bffMetricProducer`).
+ * (telemetry-context.ts). Span ids come from a pool of random bytes (telemetry-ids.ts), and the
+ * package's per-request histograms from its own metric producer (`bffMetricProducer`).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bffMetricProducer } from 'koa-oidc-bff';
 import type { Config } from './config.ts';
 import { OnDemandContextManager } from './telemetry-context.ts';
+import { PooledRandomIdGenerator } from './telemetry-ids.ts';
 import { pushCollectedMetrics } from './telemetry-metrics-push.ts';
 
 export interface RunningTelemetry {
@@ -62,6 +63,7 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
   const push = otlpMetricExporter && prometheus ? pushCollectedMetrics(prometheus, otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis) : undefined;
   const spanProcessor = config.otlpEndpoint ? new BatchSpanProcessor(new otlpTrace.OTLPTraceExporter()) : undefined;
   const sdk = new NodeSDK({
+    idGenerator: new PooledRandomIdGenerator(),
     metricReaders: [...(prometheus ? [prometheus] : []), ...(otlpReader ? [otlpReader] : [])],
     // Explicit (possibly empty): the SDK would otherwise export traces to a default collector address.
     spanProcessors: spanProcessor ? [spanProcessor] : [],

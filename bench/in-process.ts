@@ -5,7 +5,9 @@
  * app's JavaScript, so the CPU time per call moves much less between runs than over HTTP on a
  * shared machine. A diagnostic (bench/telemetry-in-process.ts), never a figure of `npm run bench`.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 
 /** A socket that accepts every write and keeps the last one (its status line explains an unexpected status). */
@@ -46,6 +48,22 @@ export interface InProcessResult {
   cpuUsPerCall: number;
   /** Wall-clock time per call, µs. */
   wallUsPerCall: number;
+  /** CPU time of the main (JavaScript) thread alone per call, µs (10 ms clock ticks over the whole run). */
+  mainCpuUsPerCall: number;
+  /** Garbage collections during the calls: scavenges (young generation), mark-compacts (whole heap), and their pause time per call, µs. */
+  gc: { scavenges: number; markCompacts: number; pauseUsPerCall: number };
+}
+
+/** User + system CPU time of the main thread so far, µs (/proc, Linux; 0 elsewhere). */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5) (utime, stime), counted from field 3 here; clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -75,6 +93,17 @@ export async function callInProcess(handler: http.RequestListener, o: InProcessO
     handler(req, res);
   });
   const perWorker = Math.ceil(o.calls / o.concurrency);
+  const gc = { scavenges: 0, markCompacts: 0, pauseMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.scavenges++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.markCompacts++;
+      gc.pauseMs += entry.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const mainCpu = mainThreadCpuUs();
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   await Promise.all(Array.from({ length: o.concurrency }, async () => {
@@ -83,6 +112,16 @@ export async function callInProcess(handler: http.RequestListener, o: InProcessO
   }));
   const wallNs = Number(process.hrtime.bigint() - start);
   const used = process.cpuUsage(cpu);
+  const mainUsed = mainThreadCpuUs() - mainCpu;
+  // Entries are delivered asynchronously: let the last ones arrive.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  observer.disconnect();
   const calls = perWorker * o.concurrency;
-  return { calls, cpuUsPerCall: (used.user + used.system) / calls, wallUsPerCall: wallNs / 1000 / calls };
+  return {
+    calls,
+    cpuUsPerCall: (used.user + used.system) / calls,
+    wallUsPerCall: wallNs / 1000 / calls,
+    mainCpuUsPerCall: mainUsed / calls,
+    gc: { scavenges: gc.scavenges, markCompacts: gc.markCompacts, pauseUsPerCall: (gc.pauseMs * 1000) / calls },
+  };
 }

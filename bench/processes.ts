@@ -65,10 +65,11 @@ export class ServerProcess {
 
   /**
    * Starts the server for `store` and waits (at most `timeoutMs`) until it listens. With `otlpUrl`
-   * it runs the demo's OpenTelemetry SDK; with `metricsOnly` too, without tracing or OTLP export.
+   * it runs the demo's OpenTelemetry SDK; with `metricsOnly` too, without tracing or OTLP export;
+   * with `twin`, beside its app a second one without telemetry (bench/server.ts).
    */
-  static start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number; otlpUrl?: string; metricsOnly?: boolean } = {}): Promise<ServerProcess> {
-    const args = [path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', placement.loadCpus ?? '-', options.otlpUrl ?? '-', ...(options.metricsOnly ? ['metrics-only'] : [])];
+  static start(store: StoreName, placement: Placement, options: { redisUrl?: string; timeoutMs?: number; otlpUrl?: string; metricsOnly?: boolean; twin?: boolean } = {}): Promise<ServerProcess> {
+    const args = [path.join(ROOT, 'bench/server.ts'), store, options.redisUrl ?? '-', placement.loadCpus ?? '-', options.otlpUrl ?? '-', ...(options.metricsOnly ? ['metrics-only'] : []), ...(options.twin ? ['twin'] : [])];
     return ServerProcess.spawn(`server (${store}${options.otlpUrl ? ', OpenTelemetry' : ''})`, args, placement, options.timeoutMs);
   }
 

@@ -33,9 +33,10 @@ export type Command =
   | { cmd: 'hot-record'; sub: string }
   /**
    * `calls` authenticated JSON calls of `cookie`'s session sent to the app's Koa handler in the
-   * server process, without HTTP (bench/in-process.ts), `concurrency` at a time.
+   * server process, without HTTP (bench/in-process.ts), `concurrency` at a time; with `twin`, to
+   * the app without telemetry of a server started with one.
    */
-  | { cmd: 'in-process'; cookie: string; calls: number; concurrency: number }
+  | { cmd: 'in-process'; cookie: string; calls: number; concurrency: number; twin?: boolean }
   /** A full garbage collection (after a bulk fill, so its garbage is not collected during a measurement). */
   | { cmd: 'gc' }
   /** Starts the V8 CPU profiler in the server (the same profiler as node --cpu-prof). */

@@ -4,11 +4,12 @@
  * the command line, and the dev-idp in a child process of its own (bench/idp.ts). This process
  * holds only the app, as in production, and bench/run.ts pins it to its own core with taskset.
  *
- * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> <idp-cpus|-> <otlp-url|-> [metrics-only]
+ * Usage: node --import tsx --expose-gc bench/server.ts <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> <idp-cpus|-> <otlp-url|-> [metrics-only] [twin]
  * With an OTLP URL the app runs with the demo's OpenTelemetry SDK (src/telemetry.ts) started as in
  * production: Prometheus endpoint on a free port, traces sampled at 1 % (parentbased_traceidratio)
  * and metrics exported over OTLP/HTTP to that URL. With `metrics-only` as well, the SDK gets no
- * OTLP endpoint: the Prometheus endpoint alone, no tracer provider (a diagnostic's variant).
+ * OTLP endpoint: the Prometheus endpoint alone, no tracer provider (a diagnostic's variant). With
+ * `twin`, a second app without telemetry on the same store, for `in-process` calls only.
  * Started by bench/run.ts with an IPC channel: it sends a {@link ReadyMessage}, then answers
  * {@link Command}s. The app logs one line per request at `info` like production, into /dev/null.
  */
@@ -38,9 +39,11 @@ const storeName = process.argv[2] as StoreName;
 const redisUrl = process.argv[3] && process.argv[3] !== '-' ? process.argv[3] : undefined;
 const idpCpus = process.argv[4] && process.argv[4] !== '-' ? process.argv[4] : undefined;
 const otlpUrl = process.argv[5] && process.argv[5] !== '-' ? process.argv[5] : undefined;
-const metricsOnly = process.argv[6] === 'metrics-only';
+const flags = process.argv.slice(6);
+const metricsOnly = flags.includes('metrics-only');
+const twin = flags.includes('twin');
 if (!['sqlite', 'redis', 'redis-cluster', 'memory'].includes(storeName) || !process.send) {
-  process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> [idp-cpus|-] [otlp-url] [metrics-only]\n');
+  process.stderr.write('usage: started by bench/run.ts (IPC) with <sqlite|redis|redis-cluster|memory> <redis-url|cluster-nodes|-> [idp-cpus|-] [otlp-url] [metrics-only] [twin]\n');
   process.exit(2);
 }
 
@@ -76,6 +79,12 @@ const config = loadConfig({
   DATA_DIR: dataDir,
   ...storeEnv,
 });
+const store = await createStore(config, logger);
+// With `twin`: a second app on the same store, created before the SDK starts, so it has no
+// telemetry (the package reads the global providers when a BFF is created): `in-process` calls
+// can then compare both apps in one process (bench/telemetry-in-process.ts).
+const twinApp = twin ? createApp(config, { store, logger }) : undefined;
+if (twinApp) await twinApp.bff.whenReady();
 if (otlpUrl) {
   // The standard variables, as an operator would set them; read by the SDK itself.
   process.env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
@@ -83,7 +92,6 @@ if (otlpUrl) {
   if (!metricsOnly) process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlpUrl;
   await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: metricsOnly ? undefined : new URL(otlpUrl) });
 }
-const store = await createStore(config, logger);
 if (store.kind === 'redis-cluster') useTaggedIds(userTag);
 const app = createApp(config, { store, logger });
 server.on('request', app.koa.callback());
@@ -120,7 +128,8 @@ async function handle(message: Command): Promise<unknown> {
     case 'hot-record':
       return hotRecord(message.sub);
     case 'in-process':
-      return callInProcess(app.koa.callback(), { host: `localhost:${port}`, cookie: message.cookie, calls: message.calls, concurrency: message.concurrency }) satisfies Promise<InProcessResult>;
+      if (message.twin && !twinApp) throw new Error('in-process: this server was started without its twin app');
+      return callInProcess(message.twin ? twinApp!.koa.callback() : app.koa.callback(), { host: `localhost:${port}`, cookie: message.cookie, calls: message.calls, concurrency: message.concurrency }) satisfies Promise<InProcessResult>;
     case 'gc':
       (globalThis as { gc?: () => void }).gc?.();
       return {};

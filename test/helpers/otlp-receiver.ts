@@ -14,9 +14,6 @@ export interface ReceivedSpan {
   /** OTLP SpanKind: 2 server, 3 client. */
   kind: number;
   attributes: Record<string, string | number | boolean>;
-  /** Start and end, nanoseconds since the epoch (OTLP `startTimeUnixNano`, `endTimeUnixNano`). */
-  startNs: bigint;
-  endNs: bigint;
 }
 
 /** A sum or histogram data point of one metrics export: its value (a sum) or observation count (a histogram). */
@@ -40,7 +37,7 @@ export interface OtlpReceiver {
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
 type OtlpPoint = { attributes?: { key: string; value: AnyValue }[]; asInt?: string | number; asDouble?: number; count?: string | number };
 type OtlpMetrics = { resourceMetrics?: { scopeMetrics?: { metrics?: { name: string; sum?: { dataPoints?: OtlpPoint[] }; histogram?: { dataPoints?: OtlpPoint[] } }[] }[] }[] };
-type OtlpTraces = { resourceSpans?: { scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; startTimeUnixNano: string | number; endTimeUnixNano: string | number; attributes?: { key: string; value: AnyValue }[] }[] }[] }[] };
+type OtlpTraces = { resourceSpans?: { scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: { key: string; value: AnyValue }[] }[] }[] }[] };
 
 const flatten = (value: AnyValue): string | number | boolean =>
   value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined) ?? value.boolValue ?? value.doubleValue ?? '';
@@ -62,7 +59,6 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         for (const rs of data.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) {
           spans.push({
             traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, kind: s.kind,
-            startNs: BigInt(s.startTimeUnixNano), endNs: BigInt(s.endTimeUnixNano),
             attributes: Object.fromEntries((s.attributes ?? []).map((a) => [a.key, flatten(a.value)])),
           });
         }

@@ -7,12 +7,11 @@
  * process is slower from then on, even after the storage is disabled. So the package enters the
  * OpenTelemetry context (the host's context manager) only where a sampled request's child calls
  * happen after an `await` it does not control: its own routes and token refreshes, which call the
- * IdP ({@link inRequestContext}). Store calls start synchronously, so a sampled request's store
- * calls find their request in a synchronous scope ({@link inRequestSpan}) that enters nothing,
- * and their child spans are made when the request's span ends ({@link addChildSpan}). `callApi`
- * and the request log line get the context from the Koa context.
+ * IdP ({@link inRequestContext}). Store calls start their span synchronously, so a sampled
+ * request's store calls find their parent in a synchronous scope ({@link inRequestSpan}) that
+ * enters nothing. `callApi` and the request log line get the context from the Koa context.
  */
-import { context, SpanStatusCode, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { context, trace, type Context, type Span } from '@opentelemetry/api';
 
 /** Where a request carries its trace state: a property of its own (a WeakMap entry per request cost the garbage collector more). */
 const HELD = Symbol('koa-oidc-bff.requestSpan');
@@ -24,39 +23,21 @@ interface Held {
   parent: Context;
   /** The active context of a sampled (recorded) request: its server span; undefined otherwise. */
   recorded: Context | undefined;
-  /** A sampled request's child spans that ended while it ran, made when it ends ({@link endChildSpans}). */
-  children: DeferredChild[] | undefined;
-  /** Its server span has ended: a child that ends later is made at once. */
-  ended: boolean;
 }
-
-/** A child span's data, kept until its request's span ends. Times are `performance.now()` values. */
-interface DeferredChild {
-  name: string;
-  options: SpanOptions;
-  start: number;
-  end: number;
-  /** The error's name when the call failed. */
-  error: string | undefined;
-}
-
-/** A sampled request whose code runs in the synchronous scope now ({@link sampledRequest}). */
-export type SampledRequest = { readonly [HELD_BRAND]: true };
-declare const HELD_BRAND: unique symbol;
 type Carrier = { [HELD]?: Held };
 
 /** The synchronous scope's value for a request that is not sampled: its calls make no child span. */
 const UNSAMPLED: unique symbol = Symbol('unsampled');
 /**
- * The request whose code is running synchronously right now ({@link inRequestSpan}): its trace
- * state when it is sampled, or UNSAMPLED; undefined outside any such scope. JavaScript runs one
- * call stack at a time, and the scope is left in a `finally`, so it never names another request.
+ * The request whose code is running synchronously right now ({@link inRequestSpan}): its recorded
+ * context, or UNSAMPLED; undefined outside any such scope. JavaScript runs one call stack at a
+ * time, and the scope is left in a `finally`, so it never names another request.
  */
-let current: Held | typeof UNSAMPLED | undefined;
+let current: Context | typeof UNSAMPLED | undefined;
 
 /** Records the server span of `request` (server-span.ts); `parent` is what its headers carried. */
 export function setRequestSpan(request: object, span: Span, parent: Context): void {
-  (request as Carrier)[HELD] = { span, parent, recorded: span.isRecording() ? trace.setSpan(parent, span) : undefined, children: undefined, ended: false };
+  (request as Carrier)[HELD] = { span, parent, recorded: span.isRecording() ? trace.setSpan(parent, span) : undefined };
 }
 
 /**
@@ -89,7 +70,7 @@ export function inRequestSpan<A, B, R>(request: object | undefined, fn: (a: A, b
   const held = request && (request as Carrier)[HELD];
   if (held === undefined) return fn(a, b);
   const outer = current;
-  current = held.recorded ? held : UNSAMPLED;
+  current = held.recorded ?? UNSAMPLED;
   try {
     return fn(a, b);
   } finally {
@@ -114,45 +95,7 @@ export function inRequestContext<A, B, R>(request: object | undefined, fn: (a: A
  * child span should be made (an unsampled request, or no request at all).
  */
 export function childParent(): Context | undefined {
-  if (current !== undefined) return current === UNSAMPLED ? undefined : current.recorded;
+  if (current !== undefined) return current === UNSAMPLED ? undefined : current;
   const active = context.active();
   return trace.getSpan(active)?.isRecording() ? active : undefined;
-}
-
-/**
- * The sampled request of the synchronous scope, whose child calls can be recorded with
- * {@link addChildSpan}; undefined outside a request's scope and for an unsampled request.
- */
-export function sampledRequest(): SampledRequest | undefined {
-  return current !== undefined && current !== UNSAMPLED ? (current as unknown as SampledRequest) : undefined;
-}
-
-/**
- * A child span of `request` that started at `start` and ended at `end` (`performance.now()`
- * values, milliseconds), failed with an error named `error` when given. It is made when the
- * request's server span ends ({@link endChildSpans}), next to that span's own end, rather than
- * around the call: a sampled request is rare, and the SDK's span code is cold each time it runs
- * (a sampled request cost 100 to 150 µs against 35 to 45 µs unsampled, in the benchmark's server).
- * A child ending after its request is made at once.
- */
-export function addChildSpan(request: SampledRequest, tracer: Tracer, name: string, options: SpanOptions, start: number, end: number, error: string | undefined): void {
-  const held = request as unknown as Held;
-  const child: DeferredChild = { name, options, start, end, error };
-  if (held.ended) makeChild(held, tracer, child);
-  else (held.children ??= []).push(child);
-}
-
-/** Makes the child spans `request` gathered (call it just before its server span ends); later ones are made at once. */
-export function endChildSpans(request: object, tracer: Tracer): void {
-  const held = (request as Carrier)[HELD];
-  if (!held || held.ended) return;
-  held.ended = true;
-  if (held.children) for (const child of held.children) makeChild(held, tracer, child);
-  held.children = undefined;
-}
-
-function makeChild(held: Held, tracer: Tracer, child: DeferredChild): void {
-  const span = tracer.startSpan(child.name, { ...child.options, startTime: child.start }, held.recorded);
-  if (child.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: child.error });
-  span.end(child.end);
 }

@@ -13,7 +13,7 @@
  */
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import type Koa from 'koa';
-import { endChildSpans, setRequestSpan } from './request-span.ts';
+import { setRequestSpan } from './request-span.ts';
 import type { Telemetry } from './telemetry.ts';
 
 /** Methods kept as they are; anything else is `_OTHER` (semantic conventions: bounded method values). */
@@ -67,8 +67,6 @@ export function serverTelemetry(t: Telemetry): Koa.Middleware {
       }
       span.setAttribute('http.response.status_code', status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      // The store calls' child spans, gathered while the request ran (request-span.ts).
-      endChildSpans(ctx, tracer);
     }
     span.end();
   };

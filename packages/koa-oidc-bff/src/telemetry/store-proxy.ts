@@ -6,7 +6,7 @@
  */
 import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import type { SessionStore } from '../session/store.ts';
-import { addChildSpan, childParent, sampledRequest, type SampledRequest } from './request-span.ts';
+import { childParent } from './request-span.ts';
 import type { Telemetry } from './telemetry.ts';
 
 /** The operations that are timed: every method of the contract that talks to the backend. */
@@ -34,14 +34,11 @@ function timed(op: Op, store: SessionStore, method: StoreMethod, t: Telemetry) {
   const spanOptions = Object.freeze({ kind: SpanKind.CLIENT, attributes: Object.freeze({ 'db.system.name': store.kind, 'db.operation.name': op }) });
   const { tracer, storeDuration, storeErrors, tracingOn } = t;
   /** Counts and times a failed operation, ends its span, and rethrows `err`. */
-  const failed = (err: unknown, start: number, span: Span | undefined, sampled: SampledRequest | undefined): never => {
+  const failed = (err: unknown, start: number, span: Span | undefined): never => {
     storeErrors.add(1, labels);
-    const end = performance.now();
-    storeDuration.record((end - start) / 1000, labels);
-    const name = err instanceof Error ? err.name : 'error';
-    if (sampled) addChildSpan(sampled, tracer, spanName, spanOptions, start, end, name);
+    storeDuration.record((performance.now() - start) / 1000, labels);
     if (span) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: name });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
       span.end();
     }
     throw err;
@@ -52,24 +49,19 @@ function timed(op: Op, store: SessionStore, method: StoreMethod, t: Telemetry) {
   // esbuild transform keeps function names: 0.6 µs per operation in a loop.)
   return function instrumentedStoreOp(a?: unknown, b?: unknown, c?: unknown): Promise<unknown> {
     // A child span only under a recorded request span: an unsampled request costs no span object.
-    // Under a sampled request in its synchronous scope, the child is made when the request ends
-    // (request-span.ts, addChildSpan); elsewhere (an active recorded context) it is made around the call.
-    const sampled = tracingOn ? sampledRequest() : undefined;
-    const parent = tracingOn && sampled === undefined ? childParent() : undefined;
+    const parent = tracingOn ? childParent() : undefined;
     const span = parent && tracer.startSpan(spanName, spanOptions, parent);
     const start = performance.now();
     let pending: Promise<unknown>;
     try {
       pending = Promise.resolve(method.call(store, a, b, c));
     } catch (err) {
-      return Promise.reject(err).catch((e: unknown) => failed(e, start, span, sampled));
+      return Promise.reject(err).catch((e: unknown) => failed(e, start, span));
     }
     return pending.then((value) => {
-      const end = performance.now();
-      storeDuration.record((end - start) / 1000, labels);
-      if (sampled) addChildSpan(sampled, tracer, spanName, spanOptions, start, end, undefined);
+      storeDuration.record((performance.now() - start) / 1000, labels);
       span?.end();
       return value;
-    }, (e: unknown) => failed(e, start, span, sampled));
+    }, (e: unknown) => failed(e, start, span));
   };
 }

@@ -5,10 +5,10 @@
  * app's JavaScript, so the CPU time per call moves much less between runs than over HTTP on a
  * shared machine. A diagnostic (bench/telemetry-in-process.ts), never a figure of `npm run bench`.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
+import { statCpuUs } from './proc-cpu.ts';
 
 /** A socket that accepts every write and keeps the last one (its status line explains an unexpected status). */
 class DiscardingSocket extends Duplex {
@@ -48,22 +48,15 @@ export interface InProcessResult {
   cpuUsPerCall: number;
   /** Wall-clock time per call, µs. */
   wallUsPerCall: number;
-  /** CPU time of the main (JavaScript) thread alone per call, µs (10 ms clock ticks over the whole run). */
+  /** CPU time of the main (JavaScript) thread alone per call, µs (one /proc clock tick, 10 ms, over the whole run). */
   mainCpuUsPerCall: number;
   /** Garbage collections during the calls: scavenges (young generation), mark-compacts (whole heap), and their pause time per call, µs. */
   gc: { scavenges: number; markCompacts: number; pauseUsPerCall: number };
 }
 
-/** User + system CPU time of the main thread so far, µs (/proc, Linux; 0 elsewhere). */
+/** User + system CPU time of the main thread so far, µs (0 where /proc cannot be read). */
 function mainThreadCpuUs(): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat(5) (utime, stime), counted from field 3 here; clock ticks of 10 ms.
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return 0;
-  }
+  return statCpuUs(`/proc/self/task/${process.pid}/stat`) ?? 0;
 }
 
 /**

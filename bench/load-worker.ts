@@ -8,11 +8,10 @@
  * Latency is recorded from autocannon's per-response times (float milliseconds) into a
  * microsecond histogram: autocannon's own histogram has 1 ms resolution, too coarse here.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createHistogram } from 'node:perf_hooks';
 import { text } from 'node:stream/consumers';
 import autocannon from 'autocannon';
+import { statCpuUs } from './proc-cpu.ts';
 
 export interface LoadTarget {
   /** Label in the results, e.g. `healthz`. */
@@ -79,25 +78,9 @@ export interface LoadResult {
   serverCpuUsPerRequest: number | undefined;
 }
 
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU time used so far by process `pid`, in microseconds (utime + stime of /proc/<pid>/stat). */
+/** CPU time used so far by process `pid`, in microseconds (all its threads). */
 function processCpuUs(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (man 5 proc).
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
+  return pid ? statCpuUs(`/proc/${pid}/stat`) : undefined;
 }
 
 async function runOnce(plan: LoadPlan, target: LoadTarget, seconds: number) {

@@ -20,6 +20,7 @@
  * counts (a value equal to a boundary counts in that boundary's bucket), count, sum, min, max.
  */
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { HotHistogram } from './hot-histograms.ts';
 
 /** The `DataPointType.HISTOGRAM` and `AggregationTemporality.CUMULATIVE` values of the metrics SDK. */
 const HISTOGRAM = 0;
@@ -34,15 +35,6 @@ interface Cell {
   sum: number;
   min: number;
   max: number;
-}
-
-/** A histogram the package records into: `record(seconds, attributes)`, as on a Histogram of the API. */
-export interface ProducedHistogram {
-  /**
-   * Adds one value. `attributes` must be one object per label set, reused (the series is found by
-   * identity): the package's label caches guarantee it. NaN is ignored, as the SDK ignores it.
-   */
-  record(value: number, attributes?: Attributes): void;
 }
 
 /** Structurally the metrics SDK's `HistogramMetricData` (kept here: the package depends on the API alone). */
@@ -73,7 +65,7 @@ export interface BffMetricProducer {
 }
 
 /** The process's producer, once a host asked for it. */
-let shared: (BffMetricProducer & { histogram(name: string, description: string, boundaries: readonly number[]): ProducedHistogram }) | undefined;
+let shared: (BffMetricProducer & { histogram(name: string, description: string, boundaries: readonly number[]): HotHistogram }) | undefined;
 
 /** Milliseconds since the epoch as an OpenTelemetry HrTime ([seconds, nanoseconds]). */
 function hrTime(ms: number): HrTime {
@@ -84,10 +76,10 @@ function hrTime(ms: number): HrTime {
 function createProducer(version: string) {
   const startTime = hrTime(performance.timeOrigin + performance.now());
   const histograms: { descriptor: HistogramData['descriptor']; boundaries: number[]; cells: Map<Attributes, Cell> }[] = [];
-  const byName = new Map<string, ProducedHistogram>();
+  const byName = new Map<string, HotHistogram>();
   return {
     /** The histogram `name`: made on the first call, the same one for every BFF of the process afterwards. */
-    histogram(name: string, description: string, boundaries: readonly number[]): ProducedHistogram {
+    histogram(name: string, description: string, boundaries: readonly number[]): HotHistogram {
       const existing = byName.get(name);
       if (existing) return existing;
       const bounds = [...boundaries];
@@ -95,7 +87,7 @@ function createProducer(version: string) {
       histograms.push({ descriptor: { name, description, unit: 's', valueType: ValueType.DOUBLE }, boundaries: bounds, cells });
       const n = bounds.length;
       const empty: Attributes = Object.freeze({});
-      const histogram: ProducedHistogram = {
+      const histogram: HotHistogram = {
         record(value: number, attributes: Attributes = empty): void {
           if (Number.isNaN(value)) return;
           let cell = cells.get(attributes);
@@ -166,7 +158,12 @@ export function bffMetricProducer(): BffMetricProducer {
   return shared;
 }
 
-/** The producer's histogram `name`, when a host asked for the producer; undefined otherwise. */
-export function producedHistogram(name: string, description: string, boundaries: readonly number[]): ProducedHistogram | undefined {
+/**
+ * The producer's histogram `name`, when a host asked for the producer; undefined otherwise. Its
+ * `record(seconds, attributes)` finds the series by the identity of `attributes`, so each label
+ * set must be one object, reused (the package's label caches are); NaN is ignored, as the SDK
+ * ignores it.
+ */
+export function producedHistogram(name: string, description: string, boundaries: readonly number[]): HotHistogram | undefined {
   return shared?.histogram(name, description, boundaries);
 }

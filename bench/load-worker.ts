@@ -55,6 +55,12 @@ export interface LoadPlan {
    * server's after-load work (closing sockets, garbage collection) must not fall into the next run.
    */
   settleMs?: number;
+  /**
+   * true: in each round all targets are loaded at the same time instead of one after the other,
+   * e.g. two servers pinned to one core: whatever the machine does during the run (another
+   * tenant, a slower clock) falls on both alike, so their figures compare within the run.
+   */
+  together?: boolean;
   targets: LoadTarget[];
 }
 
@@ -122,8 +128,11 @@ async function main(): Promise<void> {
   for (const target of plan.targets) if (plan.warmupSeconds > 0 && target.warmup !== false) await runOnce(plan, target, plan.warmupSeconds);
   const totals = new Map<string, { requests: number; seconds: number; non2xx: number; errors: number; timeouts: number; cpuUs: number | undefined; histogram: ReturnType<typeof createHistogram> }>();
   for (let round = 0; round < plan.rounds; round++) {
-    for (const target of plan.targets) {
-      const { result, histogram, cpuUs } = await runOnce(plan, target, plan.seconds);
+    const runs = plan.together
+      ? await Promise.all(plan.targets.map(async (target) => ({ target, ...await runOnce(plan, target, plan.seconds) })))
+      : undefined;
+    for (const [i, target] of plan.targets.entries()) {
+      const { result, histogram, cpuUs } = runs ? runs[i]! : await runOnce(plan, target, plan.seconds);
       const t = totals.get(target.name) ?? { requests: 0, seconds: 0, non2xx: 0, errors: 0, timeouts: 0, cpuUs: 0, histogram: createHistogram() };
       t.cpuUs = t.cpuUs === undefined || cpuUs === undefined ? undefined : t.cpuUs + cpuUs;
       t.requests += result.requests.total;

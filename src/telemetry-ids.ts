@@ -3,7 +3,8 @@
  * Context ids (16 and 8 random bytes as lowercase hex, never all zeros), cut from a pool of
  * cryptographically random bytes refilled 16 KiB at a time. The SDK's default generator draws
  * each id from `Math.random` four bytes at a time; every request starts a server span (sampled or
- * not), so this is on the per-request path: one hex slice per id instead.
+ * not), so this is on the per-request path: one hex slice per id instead. The generator also
+ * keeps the last trace-id's bytes as a number, for the demo's ratio sampling (telemetry-sampler.ts).
  */
 import { randomFillSync } from 'node:crypto';
 
@@ -13,9 +14,49 @@ const POOL_BYTES = 16 * 1024;
 export class PooledRandomIdGenerator {
   readonly #pool = Buffer.allocUnsafe(POOL_BYTES);
   #offset = POOL_BYTES;
+  /** The last trace-id drawn, and the XOR of its four big-endian 32-bit words ({@link wordOf}). */
+  #lastTraceId = '';
+  #lastWord = 0;
+  /** Set by {@link reuseTraceId}: what the next `generateTraceId` returns. */
+  #reuse: string | undefined;
 
   /** 32 lowercase hex characters (W3C trace-id), never all zeros. */
-  generateTraceId = (): string => this.#next(16);
+  generateTraceId = (): string => {
+    const reuse = this.#reuse;
+    if (reuse !== undefined) {
+      this.#reuse = undefined;
+      return reuse;
+    }
+    const id = this.#next(16);
+    const at = this.#offset - 16;
+    const pool = this.#pool;
+    this.#lastTraceId = id;
+    this.#lastWord = (pool.readUInt32BE(at) ^ pool.readUInt32BE(at + 4) ^ pool.readUInt32BE(at + 8) ^ pool.readUInt32BE(at + 12)) >>> 0;
+    return id;
+  };
+
+  /**
+   * For the trace-id drawn last: the XOR of its four big-endian 32-bit words, the value the SDK's
+   * trace-id ratio sampler computes from the hex text; undefined for any other id.
+   */
+  wordOf(traceId: string): number | undefined {
+    return traceId === this.#lastTraceId ? this.#lastWord : undefined;
+  }
+
+  /**
+   * Makes the next `generateTraceId` return `traceId` again (the trace-id drawn last), so that the
+   * SDK starts a span already decided on with that id.
+   * @throws Error when `traceId` is not the trace-id drawn last.
+   */
+  reuseTraceId(traceId: string): void {
+    if (traceId !== this.#lastTraceId) throw new Error('reuseTraceId: not the trace-id drawn last');
+    this.#reuse = traceId;
+  }
+
+  /** Forgets a {@link reuseTraceId} the SDK did not take (it threw before drawing a trace-id). */
+  cancelReuse(): void {
+    this.#reuse = undefined;
+  }
 
   /** 16 lowercase hex characters (W3C parent-id), never all zeros. */
   generateSpanId = (): string => this.#next(8);

@@ -42,7 +42,7 @@ export interface RunningTelemetry {
 export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metricsHost' | 'otlpEndpoint'>): Promise<RunningTelemetry | undefined> {
   if (config.metricsPort === undefined && !config.otlpEndpoint) return undefined;
   // Loaded only when used: the SDK is a few MB of modules a telemetry-free start does not need.
-  const [{ getNumberFromEnv }, { NodeSDK }, { PrometheusExporter }, { PeriodicExportingMetricReader }, { BatchSpanProcessor }, otlpTrace, otlpMetrics] = await Promise.all([
+  const [{ getNumberFromEnv }, { NodeSDK }, { PrometheusExporter }, { PeriodicExportingMetricReader }, { BatchSpanProcessor }, otlpTrace, otlpMetrics, { ratioSamplingFromEnv }] = await Promise.all([
     import('@opentelemetry/core'),
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/exporter-prometheus'),
@@ -50,6 +50,7 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
     import('@opentelemetry/sdk-trace-base'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/exporter-metrics-otlp-http'),
+    import('./telemetry-sampler.ts'),
   ]);
   // The package aggregates its per-request histograms itself and hands them to the reader
   // (cheaper than the SDK's per-record attribute hashing); the BFF is created after this.
@@ -62,8 +63,12 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
   const otlpReader = otlpMetricExporter && !prometheus ? new PeriodicExportingMetricReader({ exporter: otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis, metricProducers }) : undefined;
   const push = otlpMetricExporter && prometheus ? pushCollectedMetrics(prometheus, otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis) : undefined;
   const spanProcessor = config.otlpEndpoint ? new BatchSpanProcessor(new otlpTrace.OTLPTraceExporter()) : undefined;
+  const idGenerator = new PooledRandomIdGenerator();
+  // With a trace-id ratio sampler, dropped root spans are decided before the SDK starts them.
+  const ratioSampling = spanProcessor ? ratioSamplingFromEnv(idGenerator) : undefined;
   const sdk = new NodeSDK({
-    idGenerator: new PooledRandomIdGenerator(),
+    idGenerator,
+    ...(ratioSampling ? { sampler: ratioSampling.sampler } : {}),
     metricReaders: [...(prometheus ? [prometheus] : []), ...(otlpReader ? [otlpReader] : [])],
     // Explicit (possibly empty): the SDK would otherwise export traces to a default collector address.
     spanProcessors: spanProcessor ? [spanProcessor] : [],
@@ -92,6 +97,7 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
     metricsUrl = `http://${host}:${address.port}/metrics`;
   }
   sdk.start();
+  ratioSampling?.install();
   return {
     metricsUrl,
     tracing: spanProcessor !== undefined,

@@ -1,0 +1,123 @@
+/**
+ * The demo's trace-id ratio sampling (src/telemetry-sampler.ts) against the real OpenTelemetry
+ * SDK: every decision is the SDK's `TraceIdRatioBasedSampler`'s for the same trace-id; a dropped
+ * root span is a valid non-recording span; a sampled one is recorded and exported by the SDK with
+ * the trace-id it was decided on; spans with a parent follow it (parent-based).
+ */
+import { isSpanContextValid, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import test from 'ava';
+import { PooledRandomIdGenerator } from '../../src/telemetry-ids.ts';
+import { PooledTraceIdRatioSampler, ratioSamplingFromEnv, TraceIdRatio } from '../../src/telemetry-sampler.ts';
+
+const sdkSampled = (ratio: number, traceId: string) => new TraceIdRatioBasedSampler(ratio).shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+
+function withEnv<T>(env: Record<string, string | undefined>, fn: () => T): T {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  try {
+    return fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+}
+
+test('the word read from the random bytes gives the SDK ratio sampler decision, at every ratio', (t) => {
+  const ids = new PooledRandomIdGenerator();
+  for (const ratio of [0, 0.01, 0.25, 0.5, 0.999, 1]) {
+    const sampler = new PooledTraceIdRatioSampler(new TraceIdRatio(ratio), ids);
+    let sampled = 0;
+    for (let i = 0; i < 3000; i++) {
+      const traceId = ids.generateTraceId();
+      const mine = sampler.shouldSample(ROOT_CONTEXT, traceId, 'GET', 1, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
+      if (mine !== sdkSampled(ratio, traceId)) return t.fail(`ratio ${ratio}, ${traceId}: ${mine}`);
+      if (mine) sampled++;
+    }
+    if (ratio === 0) t.is(sampled, 0);
+    else if (ratio === 1) t.is(sampled, 3000);
+    else t.true(Math.abs(sampled / 3000 - ratio) < 0.05, `ratio ${ratio}: ${sampled} of 3000`);
+  }
+});
+
+test('an id the generator did not draw last is decided by the SDK sampler', (t) => {
+  const ids = new PooledRandomIdGenerator();
+  const other = new PooledRandomIdGenerator();
+  const sampler = new PooledTraceIdRatioSampler(new TraceIdRatio(0.5), ids);
+  ids.generateTraceId();
+  for (let i = 0; i < 500; i++) {
+    const traceId = other.generateTraceId();
+    t.is(ids.wordOf(traceId), undefined);
+    t.is(sampler.shouldSample(ROOT_CONTEXT, traceId, 'GET', 1, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED, sdkSampled(0.5, traceId));
+  }
+});
+
+test('reuseTraceId hands the last trace-id out once more, and refuses any other', (t) => {
+  const ids = new PooledRandomIdGenerator();
+  const first = ids.generateTraceId();
+  ids.reuseTraceId(first);
+  t.is(ids.generateTraceId(), first);
+  t.not(ids.generateTraceId(), first);
+  t.throws(() => ids.reuseTraceId(first), { message: /not the trace-id drawn last/ });
+});
+
+test('only a trace-id ratio sampler named in OTEL_TRACES_SAMPLER gets the fast path; the ratio is read as the SDK reads it', (t) => {
+  const ids = new PooledRandomIdGenerator();
+  const of = (env: Record<string, string | undefined>) => withEnv({ OTEL_TRACES_SAMPLER: undefined, OTEL_TRACES_SAMPLER_ARG: undefined, OTEL_NODE_EXPERIMENTAL_SDK_METRICS: undefined, ...env }, () => ratioSamplingFromEnv(ids));
+  t.is(of({}), undefined);
+  t.is(of({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' }), undefined);
+  t.is(of({ OTEL_TRACES_SAMPLER: 'always_off' }), undefined);
+  t.is(of({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', OTEL_NODE_EXPERIMENTAL_SDK_METRICS: 'true' }), undefined);
+  t.regex(String(of({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' })?.sampler), /^ParentBased\{root=TraceIdRatioBased\{0\.1\}/);
+  t.is(String(of({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' })?.sampler), 'TraceIdRatioBased{0.25}');
+  t.is(String(of({ OTEL_TRACES_SAMPLER: 'traceidratio' })?.sampler), 'TraceIdRatioBased{1}', 'blank: 1, as the SDK');
+  t.is(String(of({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' })?.sampler), 'TraceIdRatioBased{1}', 'out of range: 1, as the SDK');
+});
+
+test.serial('through the registered SDK: dropped roots are valid non-recording spans, sampled ones are exported with their id, children follow their parent', (t) => {
+  const ids = new PooledRandomIdGenerator();
+  const sampling = withEnv({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5', OTEL_NODE_EXPERIMENTAL_SDK_METRICS: undefined }, () => ratioSamplingFromEnv(ids))!;
+  // Counts the SDK's calls of the sampler: the fast path decides dropped roots without it.
+  let samplerCalls = 0;
+  const shouldSample = sampling.sampler.shouldSample.bind(sampling.sampler);
+  sampling.sampler.shouldSample = (...args) => {
+    samplerCalls++;
+    return shouldSample(...args);
+  };
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ sampler: sampling.sampler, idGenerator: ids, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  t.true(trace.setGlobalTracerProvider(provider));
+  sampling.install();
+  try {
+    const tracer = trace.getTracer('telemetry-sampler-test');
+    const sampledIds = new Set<string>();
+    let dropped = 0;
+    for (let i = 0; i < 2000; i++) {
+      const span = tracer.startSpan('GET', {}, ROOT_CONTEXT);
+      const sc = span.spanContext();
+      t.true(isSpanContextValid(sc));
+      const sampled = (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+      t.is(span.isRecording(), sampled);
+      t.is(sampled, sdkSampled(0.5, sc.traceId), sc.traceId);
+      if (sampled) sampledIds.add(sc.traceId);
+      else dropped++;
+      // Children: the parent's trace-id and decision.
+      const child = tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, span));
+      t.is(child.spanContext().traceId, sc.traceId);
+      t.is(child.isRecording(), sampled);
+      child.end();
+      span.end();
+    }
+    t.true(dropped > 800 && sampledIds.size > 800, `${dropped} dropped, ${sampledIds.size} sampled`);
+    t.is(samplerCalls, sampledIds.size + 2000, 'the SDK started only the sampled roots, and every child');
+    const finished = exporter.getFinishedSpans();
+    t.is(finished.length, sampledIds.size * 2);
+    t.deepEqual(new Set(finished.map((s) => s.spanContext().traceId)), sampledIds);
+    // A root asked for explicitly, under a sampled parent, is decided on its own new id.
+    const parent = tracer.startSpan('parent', {}, ROOT_CONTEXT);
+    const root = tracer.startSpan('root', { root: true }, trace.setSpan(ROOT_CONTEXT, parent));
+    t.not(root.spanContext().traceId, parent.spanContext().traceId);
+    t.is(root.isRecording(), sdkSampled(0.5, root.spanContext().traceId));
+  } finally {
+    trace.disable();
+  }
+});

@@ -1,9 +1,9 @@
 /**
- * `npx tsx --conditions=koa-oidc-bff-source bench/telemetry-together.ts [ab|aa] [runs] [seconds]`:
+ * `npx tsx --conditions=koa-oidc-bff-source bench/telemetry-together.ts [ab|aa|am] [runs] [seconds]`:
  * how far `npm run bench`'s telemetry comparison can be trusted. Starts two app servers (memory
  * store, bench/server.ts, pinned to the same core): `ab`, one without an SDK and one with the
- * demo's SDK as the bench runs it (metrics, traces sampled at 1 % to a stand-in collector); `aa`,
- * two without (an A/A check: whatever differs is the method's noise). Logs 100 users in on each,
+ * demo's SDK as the bench runs it (metrics, traces sampled at 1 % to a stand-in collector); `am`,
+ * the second with metrics alone (Prometheus endpoint, no tracer provider); `aa`, two without (an A/A check: whatever differs is the method's noise). Logs 100 users in on each,
  * then loads the authenticated JSON call of both, `runs` times for `seconds` each, first both at
  * the same time (the bench's target figure), then one after the other, and prints each run's
  * req/s and server CPU time per request (all threads, /proc) and the difference.
@@ -16,8 +16,8 @@ import { choosePlacement, runLoad, ServerProcess } from './processes.ts';
 const mode = process.argv[2] ?? 'ab';
 const runs = Number(process.argv[3] ?? 6);
 const seconds = Number(process.argv[4] ?? 4);
-if (!['ab', 'aa'].includes(mode) || !Number.isInteger(runs) || runs < 1 || !(seconds >= 1)) {
-  process.stderr.write('usage: bench/telemetry-together.ts [ab|aa] [runs >= 1] [seconds >= 1]\n');
+if (!['ab', 'aa', 'am'].includes(mode) || !Number.isInteger(runs) || runs < 1 || !(seconds >= 1)) {
+  process.stderr.write('usage: bench/telemetry-together.ts [ab|aa|am] [runs >= 1] [seconds >= 1]\n');
   process.exit(2);
 }
 const JSON_HEADERS = { 'x-csrf': '1', accept: 'application/json' };
@@ -26,7 +26,7 @@ const pct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} %`;
 const sink = await startOtlpSink();
 const placement = choosePlacement();
 const a = await ServerProcess.start('memory', placement, {});
-const b = await ServerProcess.start('memory', placement, mode === 'aa' ? {} : { otlpUrl: sink.url });
+const b = await ServerProcess.start('memory', placement, mode === 'aa' ? {} : { otlpUrl: sink.url, metricsOnly: mode === 'am' });
 try {
   const target = async (name: string, server: ServerProcess): Promise<LoadTarget> => ({
     name, url: server.ready.appUrl, serverPid: server.ready.pid, path: '/api/hello', headers: JSON_HEADERS,

@@ -12,8 +12,10 @@
  *   OTEL_EXPORTER_OTLP_HEADERS, OTEL_PROPAGATORS, ...).
  * Without the endpoint no tracer provider is registered: no span is made, none is wasted. The
  * context manager is switched on only while a sampled request's store or IdP call runs
- * (telemetry-context.ts). Span ids come from a pool of random bytes (telemetry-ids.ts), and the
- * package's per-request histograms from its own metric producer (`bffMetricProducer`).
+ * (telemetry-context.ts). Span ids come from a pool of random bytes (telemetry-ids.ts); with a
+ * trace-id ratio sampler, new traces it drops never reach the SDK's span start
+ * (telemetry-sampler.ts); and the package's per-request histograms come from its own metric
+ * producer (`bffMetricProducer`).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

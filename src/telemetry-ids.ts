@@ -61,6 +61,43 @@ export class PooledRandomIdGenerator {
   /** 16 lowercase hex characters (W3C parent-id), never all zeros. */
   generateSpanId = (): string => this.#next(8);
 
+  /** A uniformly random unsigned 32-bit integer from the pool. */
+  nextWord(): number {
+    if (this.#offset + 4 > POOL_BYTES) {
+      randomFillSync(this.#pool);
+      this.#offset = 0;
+    }
+    const word = this.#pool.readUInt32BE(this.#offset);
+    this.#offset += 4;
+    return word;
+  }
+
+  /**
+   * A trace-id whose four big-endian 32-bit words XOR to `word` (so the SDK's ratio sampler decides
+   * it as `word` says): twelve random bytes, and the last four chosen to match. With `word` drawn
+   * uniformly ({@link nextWord}) every byte of the id is uniformly random. Becomes the trace-id
+   * drawn last ({@link wordOf}, {@link reuseTraceId}).
+   * @param word an unsigned 32-bit integer.
+   */
+  traceIdWithWord(word: number): string {
+    const pool = this.#pool;
+    for (;;) {
+      if (this.#offset + 16 > POOL_BYTES) {
+        randomFillSync(pool);
+        this.#offset = 0;
+      }
+      const at = this.#offset;
+      this.#offset += 16;
+      pool.writeUInt32BE((pool.readUInt32BE(at) ^ pool.readUInt32BE(at + 4) ^ pool.readUInt32BE(at + 8) ^ word) >>> 0, at + 12);
+      // All zeros only when word is 0 and the twelve bytes are too: invalid (W3C Trace Context 3.2.2.3), draw again.
+      if (word === 0 && pool.readUInt32BE(at) === 0 && pool.readUInt32BE(at + 4) === 0 && pool.readUInt32BE(at + 8) === 0) continue;
+      const id = pool.toString('hex', at, at + 16);
+      this.#lastTraceId = id;
+      this.#lastWord = word >>> 0;
+      return id;
+    }
+  }
+
   #next(bytes: number): string {
     for (;;) {
       if (this.#offset + bytes > POOL_BYTES) {

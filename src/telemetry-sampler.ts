@@ -7,15 +7,15 @@
  * `startSpan` then still runs its whole path (id generation, the sampler chain reading the id's 32
  * hex characters twice, its own span counters, a debug log call) to return a non-recording span;
  * on the authenticated call that path cost far more than its 0.4 µs in a loop (README,
- * Performance → OpenTelemetry). Here a root span's trace-id is drawn first and decided from the
- * random bytes behind it, with the SDK's own rule (the XOR of the id's four 32-bit words below
- * ratio × 0xffffffff, as `TraceIdRatioBasedSampler`): a dropped root span is the same
- * non-recording span the SDK returns (`trace.wrapSpanContext`, flags 00); a sampled one, and
- * every span with a parent, is started by the SDK, which is handed the same trace-id. Decisions
- * are the SDK's for every id, so a trace is sampled the same way here and in any service that
- * uses the SDK's ratio sampler.
+ * Performance → OpenTelemetry). Here a new trace is decided first, on a random 32-bit word, with
+ * the SDK's own rule (sampled when the XOR of the trace-id's four 32-bit words is below
+ * ratio × 0xffffffff, as `TraceIdRatioBasedSampler`), and its trace-id is then made to XOR to that
+ * word: a dropped root span is a non-recording span (flags 00) whose ids are made only when asked
+ * for; a sampled one, and every span with a parent, is started by the SDK, which is handed the
+ * trace-id. The SDK's rule gives every such id the decision taken here, so a trace is sampled the
+ * same way in any service that uses the SDK's ratio sampler.
  */
-import { context as contextApi, trace, TraceFlags, type Attributes, type Context, type Link, type Span, type SpanKind, type SpanOptions, type Tracer, type TracerOptions, type TracerProvider } from '@opentelemetry/api';
+import { context as contextApi, trace, TraceFlags, type Attributes, type Context, type Link, type Span, type SpanContext, type SpanKind, type SpanOptions, type Tracer, type TracerOptions, type TracerProvider } from '@opentelemetry/api';
 import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, isTracingSuppressed } from '@opentelemetry/core';
 import { ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base';
 import type { PooledRandomIdGenerator } from './telemetry-ids.ts';
@@ -72,6 +72,62 @@ export class PooledTraceIdRatioSampler implements Sampler {
 }
 
 /**
+ * A dropped root span: what the SDK returns for it (non-recording, flags 00), except that its ids
+ * are made when first asked for (`callApi` sending the decision upstream as `traceparent`), from
+ * the word it was decided on, so the trace-id gets the same decision from the SDK's rule.
+ */
+class DroppedRootSpan implements Span {
+  readonly #ids: PooledRandomIdGenerator;
+  readonly #word: number;
+  #context: SpanContext | undefined;
+
+  constructor(ids: PooledRandomIdGenerator, word: number) {
+    this.#ids = ids;
+    this.#word = word;
+  }
+
+  spanContext(): SpanContext {
+    return (this.#context ??= { traceId: this.#ids.traceIdWithWord(this.#word), spanId: this.#ids.generateSpanId(), traceFlags: TraceFlags.NONE });
+  }
+
+  setAttribute(): this {
+    return this;
+  }
+
+  setAttributes(): this {
+    return this;
+  }
+
+  addEvent(): this {
+    return this;
+  }
+
+  addLink(): this {
+    return this;
+  }
+
+  addLinks(): this {
+    return this;
+  }
+
+  setStatus(): this {
+    return this;
+  }
+
+  updateName(): this {
+    return this;
+  }
+
+  end(): void {}
+
+  isRecording(): boolean {
+    return false;
+  }
+
+  recordException(): void {}
+}
+
+/**
  * A tracer that decides root spans itself and leaves every other span to the SDK's tracer.
  * Used only with a trace-id ratio sampler, parent-based or not (see {@link ratioSamplingFromEnv}):
  * either way a root span is decided by its trace-id alone.
@@ -87,17 +143,18 @@ class RatioRootTracer implements Tracer {
     // A span with a parent takes the parent's trace-id (and, parent-based, its decision): the SDK's.
     const root = options?.root === true || trace.getSpanContext(context) === undefined;
     if (!root || isTracingSuppressed(context)) return this.sdk.startSpan(name, options, context);
-    const traceId = this.ids.generateTraceId();
-    if (this.rule.sampled(this.ids.wordOf(traceId)!)) {
-      // The SDK starts the recorded span with this id and samples it by the same rule.
-      this.ids.reuseTraceId(traceId);
+    // The decision first, from a random word: the ids of a dropped trace are made only if asked for.
+    const word = this.ids.nextWord();
+    if (this.rule.sampled(word)) {
+      // The SDK starts the recorded span with an id of this word, and samples it by the same rule.
+      this.ids.reuseTraceId(this.ids.traceIdWithWord(word));
       try {
         return this.sdk.startSpan(name, options, context);
       } finally {
         this.ids.cancelReuse();
       }
     }
-    return trace.wrapSpanContext({ traceId, spanId: this.ids.generateSpanId(), traceFlags: TraceFlags.NONE });
+    return new DroppedRootSpan(this.ids, word);
   }
 
   startActiveSpan<F extends (span: Span) => unknown>(name: string, ...rest: [F] | [SpanOptions, F] | [SpanOptions, Context, F]): ReturnType<F> {

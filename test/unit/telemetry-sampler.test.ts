@@ -4,7 +4,7 @@
  * root span is a valid non-recording span; a sampled one is recorded and exported by the SDK with
  * the trace-id it was decided on; spans with a parent follow it (parent-based).
  */
-import { isSpanContextValid, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { isSpanContextValid, isValidTraceId, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import test from 'ava';
 import { PooledRandomIdGenerator } from '../../src/telemetry-ids.ts';
@@ -48,6 +48,49 @@ test('an id the generator did not draw last is decided by the SDK sampler', (t) 
     const traceId = other.generateTraceId();
     t.is(ids.wordOf(traceId), undefined);
     t.is(sampler.shouldSample(ROOT_CONTEXT, traceId, 'GET', 1, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED, sdkSampled(0.5, traceId));
+  }
+});
+
+/** The SDK's ratio-sampler value of a trace-id: the XOR of its four 32-bit words, from the hex text. */
+const xorOfWords = (traceId: string) => [0, 8, 16, 24].reduce((x, i) => (x ^ parseInt(traceId.slice(i, i + 8), 16)) >>> 0, 0);
+
+test('traceIdWithWord: valid ids whose words XOR to the given word, so the SDK decides them as the word says', (t) => {
+  const ids = new PooledRandomIdGenerator();
+  const seen = new Set<string>();
+  for (let i = 0; i < 3000; i++) {
+    const word = i < 10 ? [0, 1, 0xffffffff, 0x7fffffff, 42_949_672][i % 5]! : ids.nextWord();
+    const traceId = ids.traceIdWithWord(word);
+    if (!isValidTraceId(traceId) || xorOfWords(traceId) !== word) return t.fail(`${word}: ${traceId}`);
+    t.is(ids.wordOf(traceId), word);
+    for (const ratio of [0.01, 0.5]) if (sdkSampled(ratio, traceId) !== new TraceIdRatio(ratio).sampled(word)) return t.fail(`ratio ${ratio}: ${traceId}`);
+    seen.add(traceId);
+  }
+  t.is(seen.size, 3000);
+});
+
+test.serial('a dropped root span makes its ids only when asked for, once', (t) => {
+  const ids = new PooledRandomIdGenerator();
+  let spanIds = 0;
+  const generateSpanId = ids.generateSpanId;
+  ids.generateSpanId = () => {
+    spanIds++;
+    return generateSpanId();
+  };
+  const sampling = withEnv({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0', OTEL_NODE_EXPERIMENTAL_SDK_METRICS: undefined }, () => ratioSamplingFromEnv(ids))!;
+  t.true(trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler: sampling.sampler, idGenerator: ids })));
+  sampling.install();
+  try {
+    const span = trace.getTracer('lazy-ids-test').startSpan('GET', {}, ROOT_CONTEXT);
+    span.setAttribute('http.route', '/x').updateName('GET /x').end();
+    t.false(span.isRecording());
+    t.is(spanIds, 0, 'no ids made for a span nobody asked');
+    const sc = span.spanContext();
+    t.true(isSpanContextValid(sc));
+    t.is(sc.traceFlags, TraceFlags.NONE);
+    t.is(span.spanContext(), sc, 'the same ids every time');
+    t.is(spanIds, 1);
+  } finally {
+    trace.disable();
   }
 });
 

@@ -141,7 +141,7 @@ class RatioRootTracer implements Tracer {
 
   startSpan(name: string, options?: SpanOptions, context: Context = contextApi.active()): Span {
     // A span with a parent takes the parent's trace-id (and, parent-based, its decision): the SDK's.
-    const root = options?.root === true || trace.getSpanContext(context) === undefined;
+    const root = Boolean(options?.root) || trace.getSpanContext(context) === undefined;
     if (!root || isTracingSuppressed(context)) return this.sdk.startSpan(name, options, context);
     // The decision first, from a random word: the ids of a dropped trace are made only if asked for.
     const word = this.ids.nextWord();
@@ -160,7 +160,7 @@ class RatioRootTracer implements Tracer {
   startActiveSpan<F extends (span: Span) => unknown>(name: string, ...rest: [F] | [SpanOptions, F] | [SpanOptions, Context, F]): ReturnType<F> {
     const fn = rest[rest.length - 1] as F;
     const options = rest.length > 1 ? (rest[0] as SpanOptions) : undefined;
-    const parent = rest.length > 2 ? (rest[1] as Context) : contextApi.active();
+    const parent = (rest.length > 2 ? (rest[1] as Context | undefined) : undefined) ?? contextApi.active();
     const span = this.startSpan(name, options, parent);
     return contextApi.with(trace.setSpan(parent, span), fn as (span: Span) => ReturnType<F>, undefined, span);
   }
@@ -183,7 +183,11 @@ class RatioRootTracerProvider implements TracerProvider {
 export interface RatioSampling {
   /** The tracer provider's sampler (the SDK's `sampler` option). */
   sampler: Sampler;
-  /** Puts the fast root path in front of the SDK's registered tracer provider; call after the SDK started. */
+  /**
+   * Puts the fast root path in front of the tracer provider the SDK registered; call after the SDK
+   * started. Does nothing when the global provider is the one there when this object was made
+   * (the SDK did not register: disabled, or another provider came first).
+   */
   install(): void;
 }
 
@@ -191,22 +195,29 @@ export interface RatioSampling {
  * When `OTEL_TRACES_SAMPLER` names a trace-id ratio sampler: its sampler (ratio read as the SDK
  * reads `OTEL_TRACES_SAMPLER_ARG`: blank or outside [0, 1] is 1) and the fast root path; otherwise
  * undefined, and the SDK builds the sampler named. Also undefined when the SDK's own span metrics
- * are on (`OTEL_NODE_EXPERIMENTAL_SDK_METRICS`): they count every span started, dropped ones too.
+ * are on (`OTEL_NODE_EXPERIMENTAL_SDK_METRICS`: they count every span started, dropped ones too)
+ * or the SDK is disabled (`OTEL_SDK_DISABLED`). Make it before the SDK starts.
  */
 export function ratioSamplingFromEnv(ids: PooledRandomIdGenerator): RatioSampling | undefined {
   const name = getStringFromEnv('OTEL_TRACES_SAMPLER');
   if (name !== 'traceidratio' && name !== 'parentbased_traceidratio') return undefined;
-  if (getBooleanFromEnv('OTEL_NODE_EXPERIMENTAL_SDK_METRICS')) return undefined;
+  if (getBooleanFromEnv('OTEL_NODE_EXPERIMENTAL_SDK_METRICS') || getBooleanFromEnv('OTEL_SDK_DISABLED')) return undefined;
   const arg = getNumberFromEnv('OTEL_TRACES_SAMPLER_ARG');
   const rule = new TraceIdRatio(arg === undefined || arg < 0 || arg > 1 ? 1 : arg);
   const root = new PooledTraceIdRatioSampler(rule, ids);
+  // The API's global provider is a proxy that hands out tracers of its delegate: what it holds
+  // now, before the SDK registers its own, is not to be wrapped (nothing, or another provider).
+  const proxy = (): (TracerProvider & { getDelegate?(): TracerProvider; setDelegate?(p: TracerProvider): void }) => trace.getTracerProvider();
+  const before = proxy().getDelegate?.();
   return {
     sampler: name === 'parentbased_traceidratio' ? new ParentBasedSampler({ root }) : root,
     install() {
-      // The API's global provider is a proxy that hands out tracers of its delegate (the SDK's).
-      const proxy = trace.getTracerProvider() as TracerProvider & { getDelegate?(): TracerProvider; setDelegate?(p: TracerProvider): void };
-      if (typeof proxy.getDelegate !== 'function' || typeof proxy.setDelegate !== 'function') return;
-      proxy.setDelegate(new RatioRootTracerProvider(proxy.getDelegate(), ids, rule));
+      const global = proxy();
+      if (typeof global.getDelegate !== 'function' || typeof global.setDelegate !== 'function') return;
+      const registered = global.getDelegate();
+      // The SDK did not register (disabled, or another provider was there first): leave it alone.
+      if (registered === before) return;
+      global.setDelegate(new RatioRootTracerProvider(registered, ids, rule));
     },
   };
 }

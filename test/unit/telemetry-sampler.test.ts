@@ -4,7 +4,7 @@
  * root span is a valid non-recording span; a sampled one is recorded and exported by the SDK with
  * the trace-id it was decided on; spans with a parent follow it (parent-based).
  */
-import { isSpanContextValid, isValidTraceId, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { isSpanContextValid, isValidTraceId, ROOT_CONTEXT, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import test from 'ava';
 import { PooledRandomIdGenerator } from '../../src/telemetry-ids.ts';
@@ -105,11 +105,12 @@ test('reuseTraceId hands the last trace-id out once more, and refuses any other'
 
 test('only a trace-id ratio sampler named in OTEL_TRACES_SAMPLER gets the fast path; the ratio is read as the SDK reads it', (t) => {
   const ids = new PooledRandomIdGenerator();
-  const of = (env: Record<string, string | undefined>) => withEnv({ OTEL_TRACES_SAMPLER: undefined, OTEL_TRACES_SAMPLER_ARG: undefined, OTEL_NODE_EXPERIMENTAL_SDK_METRICS: undefined, ...env }, () => ratioSamplingFromEnv(ids));
+  const of = (env: Record<string, string | undefined>) => withEnv({ OTEL_TRACES_SAMPLER: undefined, OTEL_TRACES_SAMPLER_ARG: undefined, OTEL_NODE_EXPERIMENTAL_SDK_METRICS: undefined, OTEL_SDK_DISABLED: undefined, ...env }, () => ratioSamplingFromEnv(ids));
   t.is(of({}), undefined);
   t.is(of({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' }), undefined);
   t.is(of({ OTEL_TRACES_SAMPLER: 'always_off' }), undefined);
   t.is(of({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', OTEL_NODE_EXPERIMENTAL_SDK_METRICS: 'true' }), undefined);
+  t.is(of({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', OTEL_SDK_DISABLED: 'true' }), undefined);
   t.regex(String(of({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' })?.sampler), /^ParentBased\{root=TraceIdRatioBased\{0\.1\}/);
   t.is(String(of({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' })?.sampler), 'TraceIdRatioBased{0.25}');
   t.is(String(of({ OTEL_TRACES_SAMPLER: 'traceidratio' })?.sampler), 'TraceIdRatioBased{1}', 'blank: 1, as the SDK');
@@ -160,6 +161,50 @@ test.serial('through the registered SDK: dropped roots are valid non-recording s
     const root = tracer.startSpan('root', { root: true }, trace.setSpan(ROOT_CONTEXT, parent));
     t.not(root.spanContext().traceId, parent.spanContext().traceId);
     t.is(root.isRecording(), sdkSampled(0.5, root.spanContext().traceId));
+  } finally {
+    trace.disable();
+  }
+});
+
+test.serial('install leaves the global provider alone when nothing registered after the sampling was made (SDK disabled, or another provider first)', (t) => {
+  const ids = new PooledRandomIdGenerator();
+  const other = new BasicTracerProvider();
+  t.true(trace.setGlobalTracerProvider(other));
+  try {
+    const sampling = withEnv({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5', OTEL_NODE_EXPERIMENTAL_SDK_METRICS: undefined, OTEL_SDK_DISABLED: undefined }, () => ratioSamplingFromEnv(ids))!;
+    sampling.install();
+    t.is((trace.getTracerProvider() as unknown as { getDelegate(): object }).getDelegate(), other);
+    // AlwaysOn (the other provider's default sampler): every root recorded, none decided by the ratio.
+    const tracer = trace.getTracer('install-test');
+    for (let i = 0; i < 50; i++) t.true(tracer.startSpan('GET', {}, ROOT_CONTEXT).isRecording());
+  } finally {
+    trace.disable();
+  }
+});
+
+test.serial('startActiveSpan: every overload runs the function with its span, an undefined context meaning the active one', (t) => {
+  const ids = new PooledRandomIdGenerator();
+  const sampling = withEnv({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1', OTEL_NODE_EXPERIMENTAL_SDK_METRICS: undefined, OTEL_SDK_DISABLED: undefined }, () => ratioSamplingFromEnv(ids))!;
+  t.true(trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler: sampling.sampler, idGenerator: ids })));
+  sampling.install();
+  try {
+    const tracer = trace.getTracer('active-span-test');
+    const recorded = (span: Span) => {
+      const r = span.isRecording();
+      span.end();
+      return r;
+    };
+    t.true(tracer.startActiveSpan('a', recorded));
+    t.true(tracer.startActiveSpan('b', {}, recorded));
+    t.is(tracer.startActiveSpan('c', {}, undefined as unknown as Context, (span) => (span.end(), 'ran')), 'ran');
+    const parent = tracer.startSpan('parent', {}, ROOT_CONTEXT);
+    tracer.startActiveSpan('d', {}, trace.setSpan(ROOT_CONTEXT, parent), (span) => {
+      t.is(span.spanContext().traceId, parent.spanContext().traceId);
+      span.end();
+    });
+    // A truthy `root` (not only `true`) asks for a new trace, as the SDK reads it.
+    const root = tracer.startSpan('root', { root: 1 as unknown as boolean }, trace.setSpan(ROOT_CONTEXT, parent));
+    t.not(root.spanContext().traceId, parent.spanContext().traceId);
   } finally {
     trace.disable();
   }

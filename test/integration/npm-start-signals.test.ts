@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../helpers/free-port.ts';
+import { freePorts } from '../helpers/free-port.ts';
 import { ROOT } from '../helpers/spawn-app.ts';
 
 /** True while any process of the group `pgid` is alive. */
@@ -24,7 +24,7 @@ function groupAlive(pgid: number): boolean {
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test.serial(`${signal} to npm start stops the app and the dev-idp gracefully, leaving no process behind`, async (t) => {
-    const [app, idp, api] = [await freePort(), await freePort(), await freePort()];
+    const [app, idp, api] = (await freePorts(3)) as [number, number, number];
     const data = mkdtempSync(path.join(os.tmpdir(), 'bff-npm-'));
     const npm = spawn('npm', ['start'], {
       cwd: ROOT,

@@ -10,14 +10,14 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { freePort } from '../helpers/free-port.ts';
+import { freePorts } from '../helpers/free-port.ts';
 import { ROOT } from '../helpers/spawn-app.ts';
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 test('npm start in a terminal: where to go first, coloured readable lines of both servers, no warning, Ctrl-C stops both', async (t) => {
   t.timeout(90_000);
-  const [appPort, idpPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [appPort, idpPort, apiPort] = (await freePorts(3)) as [number, number, number];
   const data = mkdtempSync(path.join(os.tmpdir(), 'bff-tty-start-'));
   // A clean start: no .env, no NODE_ENV, no secrets; only free ports instead of 3000/4000/4100.
   const child = spawn('script', ['-qfec', 'npm start', '/dev/null'], {

@@ -7,11 +7,11 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { freePort, waitForOk } from '../helpers/free-port.ts';
+import { freePorts, waitForOk } from '../helpers/free-port.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
 test('npm start serves the login flow, and one SIGINT stops both servers', async (t) => {
-  const [appPort, idpPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [appPort, idpPort, apiPort] = (await freePorts(3)) as [number, number, number];
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bff-start-'));
   const child = spawn('npm', ['start'], {
     detached: true,

@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import got from 'got';
 import { assertBuilt } from '../helpers/built.ts';
-import { freePort } from '../helpers/free-port.ts';
+import { freePorts } from '../helpers/free-port.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -100,7 +100,7 @@ for (const language of ['ts', 'js'] as const) {
     t.regex(tested.stdout + tested.stderr, /1 test passed/, tested.stdout + tested.stderr);
 
     // 4. npm start: the dev IdP inside the app, on free ports.
-    const [appPort, idpPort] = [await freePort(), await freePort()];
+    const [appPort, idpPort] = (await freePorts(2)) as [number, number];
     const app = spawn('npm', ['start'], { cwd: dir, env: cleanEnv({ PORT: String(appPort), DEV_IDP_PORT: String(idpPort) }), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     t.teardown(() => {
       try { process.kill(-app.pid!, 'SIGKILL'); } catch { /* already gone */ }

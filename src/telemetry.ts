@@ -44,7 +44,7 @@ export interface RunningTelemetry {
 export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metricsHost' | 'otlpEndpoint'>): Promise<RunningTelemetry | undefined> {
   if (config.metricsPort === undefined && !config.otlpEndpoint) return undefined;
   // Loaded only when used: the SDK is a few MB of modules a telemetry-free start does not need.
-  const [{ getNumberFromEnv }, { NodeSDK }, { PrometheusExporter }, { PeriodicExportingMetricReader }, { BatchSpanProcessor }, otlpTrace, otlpMetrics, { ratioSamplingFromEnv }] = await Promise.all([
+  const [{ getNumberFromEnv }, { NodeSDK }, { PrometheusExporter }, { PeriodicExportingMetricReader }, { BatchSpanProcessor }, otlpTrace, otlpMetrics, { ratioSamplingFromEnv }, fetchExport] = await Promise.all([
     import('@opentelemetry/core'),
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/exporter-prometheus'),
@@ -53,6 +53,7 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/exporter-metrics-otlp-http'),
     import('./telemetry-sampler.ts'),
+    import('./telemetry-fetch-export.ts'),
   ]);
   // The package aggregates its per-request histograms itself and hands them to the reader
   // (cheaper than the SDK's per-record attribute hashing); the BFF is created after this.
@@ -61,10 +62,11 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
   // The standard variables (the SDK's reader takes them only as options); invalid ones fall back to the defaults.
   const exportIntervalMillis = Math.max(1, getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000);
   const exportTimeoutMillis = Math.min(exportIntervalMillis, Math.max(1, getNumberFromEnv('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000));
-  const otlpMetricExporter = config.otlpEndpoint ? new otlpMetrics.OTLPMetricExporter() : undefined;
+  // Sent with fetch, not node:http: a ClientRequest would share the app's response functions (telemetry-fetch-export.ts).
+  const otlpMetricExporter = !config.otlpEndpoint ? undefined : fetchExport.usesTlsFiles('METRICS') ? new otlpMetrics.OTLPMetricExporter() : fetchExport.createFetchMetricExporter();
   const otlpReader = otlpMetricExporter && !prometheus ? new PeriodicExportingMetricReader({ exporter: otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis, metricProducers }) : undefined;
   const push = otlpMetricExporter && prometheus ? pushCollectedMetrics(prometheus, otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis) : undefined;
-  const spanProcessor = config.otlpEndpoint ? new BatchSpanProcessor(new otlpTrace.OTLPTraceExporter()) : undefined;
+  const spanProcessor = !config.otlpEndpoint ? undefined : new BatchSpanProcessor(fetchExport.usesTlsFiles('TRACES') ? new otlpTrace.OTLPTraceExporter() : fetchExport.createFetchSpanExporter());
   const idGenerator = new PooledRandomIdGenerator();
   // With a trace-id ratio sampler, dropped root spans are decided before the SDK starts them.
   const ratioSampling = spanProcessor ? ratioSamplingFromEnv(idGenerator) : undefined;

@@ -1,0 +1,49 @@
+/**
+ * The demo's OTLP exports leave through `fetch`, never through node:http's client: a
+ * `ClientRequest` would run the very functions of Node's HTTP module the app's responses run, and
+ * slow them for good (src/telemetry-fetch-export.ts). Node announces every request of its own HTTP
+ * client on the diagnostics channel `http.client.request.start`, and `fetch` (undici) every one of
+ * its own on `undici:request:create`.
+ */
+import dc from 'node:diagnostics_channel';
+import { trace } from '@opentelemetry/api';
+import test from 'ava';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
+import { startTelemetry, type RunningTelemetry } from '../../src/telemetry.ts';
+
+let receiver: OtlpReceiver;
+let telemetry: RunningTelemetry;
+const nodeHttpRequests: string[] = [];
+const fetchRequests: string[] = [];
+const onNodeHttp = (message: unknown) => {
+  const request = (message as { request: { host?: string; path: string } }).request;
+  nodeHttpRequests.push(request.path);
+};
+const onFetch = (message: unknown) => fetchRequests.push((message as { request: { path: string } }).request.path);
+
+test.before(async () => {
+  dc.subscribe('http.client.request.start', onNodeHttp);
+  dc.subscribe('undici:request:create', onFetch);
+  receiver = await startOtlpReceiver();
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+  process.env.OTEL_TRACES_SAMPLER = 'always_on';
+  telemetry = (await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: new URL(receiver.url) }))!;
+});
+
+test.after.always(async () => {
+  dc.unsubscribe('http.client.request.start', onNodeHttp);
+  dc.unsubscribe('undici:request:create', onFetch);
+  await telemetry?.shutdown();
+  await receiver?.close();
+});
+
+test('spans and metrics reach the collector through fetch; node:http sends nothing', async (t) => {
+  const span = trace.getTracer('fetch-export-test').startSpan('exported through fetch');
+  span.end();
+  await telemetry.flush();
+  t.true(receiver.spans.some((s) => s.name === 'exported through fetch'), 'the span arrived');
+  t.true(receiver.metricExports.length >= 1, 'a metrics export arrived');
+  t.true(fetchRequests.includes('/v1/traces'), `fetch posted the spans (${fetchRequests.join(', ')})`);
+  t.true(fetchRequests.includes('/v1/metrics'), 'fetch posted the metrics');
+  t.deepEqual(nodeHttpRequests, [], 'no request through node:http');
+});

@@ -10,6 +10,7 @@ import { StoreUnavailableError } from 'koa-oidc-bff';
 import { recordFor, sampleTokens, storeContract, type RegisterTest } from 'koa-oidc-bff/testing';
 import { hasRedisCluster, startRedisCluster, type TestCluster } from '../helpers/redis-cluster.ts';
 import { readWhileLoginWaits } from '../helpers/replica-wait.ts';
+import { spawnApp } from '../helpers/spawn-app.ts';
 
 let cluster: TestCluster | undefined;
 const available = hasRedisCluster();
@@ -174,4 +175,19 @@ const slotOf = async (store: RedisClusterSessionStore, key: string) => Number(aw
     await careless.close();
   }
   await c.waitHealthy();
+});
+
+// Serial (so before the concurrent tests): its child process starting up would compete with their burst of connections.
+(available ? test.serial : test.skip)('close() while the slot map is being reloaded leaves nothing armed: the process exits by itself', async (t) => {
+  const child = spawnApp({ REDIS_CLUSTER_NODES: cluster!.spec }, 'test/helpers/cluster-store-close.ts');
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    t.like(await child.waitForLog((l) => l.event === 'closed'), { duringReload: true }, 'closed while a reload was under way');
+    // A reload under way ends within its 1 s timeout; nothing else may be left running.
+    const exit = await Promise.race([child.exited, new Promise((resolve) => (timer = setTimeout(resolve, 5000, 'still running 5 s after close()')))]);
+    t.deepEqual(exit, { code: 0, signal: null }, `the process exited by itself; stderr: ${child.stderr()}`);
+  } finally {
+    clearTimeout(timer);
+    child.kill();
+  }
 });

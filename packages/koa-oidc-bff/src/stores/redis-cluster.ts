@@ -46,7 +46,7 @@
  * scripts (defined per client, sent per connection as EVAL then EVALSHA) and the pipelines are
  * the same; its pipelines send a keyless command (WAIT) to the node of the pipeline's slot, which
  * is what confirms a write on the connection that made it; and `Cluster` follows MOVED/ASK and
- * reloads the slot map on a timer. node-redis's `createCluster` would do as well but would have
+ * reloads the slot map when asked (the store asks every second). node-redis's `createCluster` would do as well but would have
  * meant a second client, a second set of fault settings, and its script API.
  *
  * Fault handling as the single-Redis store (redis.ts), plus: every call has a deadline
@@ -148,8 +148,11 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
     ...options.clusterOptions,
     redisOptions: { ...options.clusterOptions?.redisOptions, ...nodeOptions },
     enableOfflineQueue: false,
-    // Reload the slot map every second: a promoted replica is found even with no redirection to tell.
-    slotsRefreshInterval: 1000,
+    // The store reloads the slot map on a timer of its own (below), not with ioredis's
+    // slotsRefreshInterval: that timer is re-armed by the end of a reload, so a reload still under
+    // way when quit() and disconnect() ran re-arms it on the closed client, where it then runs for
+    // ever (every reload of an empty node list fails at once and arms the next), keeping the process alive.
+    slotsRefreshInterval: 0,
     slotsRefreshTimeout: timeoutMs,
     clusterRetryStrategy: (attempt) => Math.min(attempt * 50, 1000),
     retryDelayOnFailover: 100,
@@ -173,6 +176,13 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
   const confirming = waitReplicas > 0 ? cluster.duplicate() : undefined;
   confirming?.on('error', () => undefined);
   const confirmingReady = confirming && readiness(confirming);
+  const clients = confirming ? [cluster, confirming] : [cluster];
+  // Reload the slot map every second: a promoted replica is found even with no redirection to tell.
+  // A client that is not ready is left to its own reconnection (which loads the map); a reload
+  // under way is not doubled (refreshSlotsCache starts no second one). Cleared by close().
+  const reloads = setInterval(() => {
+    for (const c of clients) if (c.status === 'ready') c.refreshSlotsCache();
+  }, 1000);
   let down = false;
   cluster.on('error', (err: Error) => {
     if (!down) logger?.warn({ event: 'store.down', store: 'redis-cluster', err: err.message }, 'Redis Cluster unreachable; session requests answer 503 until it is back');
@@ -379,9 +389,10 @@ export async function createRedisClusterStore(nodes: { host: string; port: numbe
       if (!state.includes('cluster_state:ok')) throw new Error('cluster_state is not ok');
     }),
     async close() {
-      // QUIT waits for every node's answer: a frozen node must not hold the shutdown.
+      clearInterval(reloads);
+      // QUIT waits for every node's answer: a frozen node must not hold the shutdown. A reload
+      // still under way ends by itself (its own timeout at most) and re-arms nothing.
       let timer: NodeJS.Timeout | undefined;
-      const clients = confirming ? [cluster, confirming] : [cluster];
       await Promise.race([Promise.all(clients.map((c) => c.quit().catch(() => undefined))), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);
       for (const c of clients) c.disconnect();

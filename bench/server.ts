@@ -90,7 +90,7 @@ if (otlpUrl) {
   process.env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
   process.env.OTEL_TRACES_SAMPLER_ARG = '0.01';
   if (!metricsOnly) process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlpUrl;
-  await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: metricsOnly ? undefined : new URL(otlpUrl) });
+  await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: metricsOnly ? undefined : new URL(otlpUrl), otlpTlsFiles: config.otlpTlsFiles });
 }
 if (store.kind === 'redis-cluster') useTaggedIds(userTag);
 const app = createApp(config, { store, logger });

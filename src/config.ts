@@ -186,6 +186,8 @@ export interface Config {
   readonly metricsHost: string;
   /** OTLP/HTTP export of traces and metrics, when set. */
   readonly otlpEndpoint: URL | undefined;
+  /** Per signal: a TLS file setting (`OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY`) is set, general or for that signal. */
+  readonly otlpTlsFiles: { readonly traces: boolean; readonly metrics: boolean };
 }
 
 /** Thrown by {@link loadConfig} with every problem found, one line each. */
@@ -364,11 +366,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metricsPortDefaulted: e.METRICS_PORT === undefined && e.NODE_ENV === 'development',
     metricsHost: e.METRICS_HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ? new URL(e.OTEL_EXPORTER_OTLP_ENDPOINT) : undefined,
+    otlpTlsFiles: { traces: tlsFilesSet(env, 'TRACES_'), metrics: tlsFilesSet(env, 'METRICS_') },
   });
 }
 
 /** The port of an http(s) URL, its scheme's default included. */
 const portOf = (url: URL) => Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+
+/**
+ * True when one of the OTLP exporters' TLS file settings is set (not blank), in its general form or
+ * for `signal`: `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]CERTIFICATE`, `_CLIENT_CERTIFICATE`,
+ * `_CLIENT_KEY`. OpenTelemetry's own variables, which the SDK's exporter reads and checks itself;
+ * read here only to choose that exporter, since the demo's `fetch` exporter cannot take them.
+ */
+const tlsFilesSet = (env: Record<string, string | undefined>, signal: 'TRACES_' | 'METRICS_') =>
+  (['CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY'] as const).some((file) => Boolean(env[`OTEL_EXPORTER_OTLP_${file}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${signal}${file}`]?.trim()));
 
 /**
  * The port the bundled dev-idp serves, as it reads its settings: DEV_IDP_ISSUER's port, else

@@ -15,7 +15,7 @@
  * forms; `convertLegacyHttpOptions`), the serializers, the export queue and the exporter's own
  * metrics. When a TLS file setting is given (`OTEL_EXPORTER_OTLP_CERTIFICATE`,
  * `_CLIENT_CERTIFICATE`, `_CLIENT_KEY`, or a per-signal form), which `fetch` cannot take, the SDK's
- * own exporter is used instead ({@link usesTlsFiles}).
+ * own exporter is used instead (src/config.ts reads which: `otlpTlsFiles`).
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -46,16 +46,27 @@ export interface FetchTransportOptions {
 }
 
 /**
- * An OTLP exporter transport over `fetch`: one POST per export, retried on 429, 502, 503, 504 and
+ * An OTLP exporter transport over `fetch`: one POST per export (credentials in the URL sent as
+ * `Authorization: Basic`, unless the headers hold an Authorization already), retried on 429, 502, 503, 504 and
  * network errors (at most 5 attempts, `Retry-After` honoured) while `timeoutMillis` lasts.
  * Resolves, never rejects: `success` (2xx, with the response body), `retryable` when the time or
  * the attempts ran out on a retryable answer, `failure` on any other status.
  */
 export function createFetchTransport(options: FetchTransportOptions): IExporterTransport {
+  // User and password in the URL become Basic credentials, as node:http sends them (`fetch`
+  // refuses such a URL, and its error would carry the password into a log).
+  const target = new URL(options.url);
+  const basic = target.username || target.password
+    ? `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`
+    : undefined;
+  target.username = '';
+  target.password = '';
+  const url = target.href;
   return {
     async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
       const deadline = Date.now() + timeoutMillis;
       const headers = { ...(await options.headers()) };
+      if (basic && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) headers.Authorization = basic;
       let body = data;
       if (options.compression === 'gzip') {
         body = await gzipAsync(data);
@@ -63,7 +74,7 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
       }
       let backoff = INITIAL_BACKOFF_MS;
       for (let attempt = 1; ; attempt++) {
-        const result = await post(options.url, headers, body, deadline - Date.now());
+        const result = await post(url, headers, body, deadline - Date.now());
         if (result.status !== 'retryable' || attempt === MAX_ATTEMPTS) return result;
         const jittered = backoff * (1 - JITTER + Math.random() * 2 * JITTER);
         const wait = result.retryInMillis ?? jittered;
@@ -100,11 +111,6 @@ function retryAfterMillis(value: string | null): number | undefined {
   if (value.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-/** True when a TLS file setting for `signal` is in the environment (fetch cannot use them: the SDK's exporter must). */
-export function usesTlsFiles(signal: 'TRACES' | 'METRICS', env: NodeJS.ProcessEnv = process.env): boolean {
-  return ['CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY'].some((name) => Boolean(env[`OTEL_EXPORTER_OTLP_${name}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${signal}_${name}`]?.trim()));
 }
 
 /** The OTLP/HTTP JSON span exporter of the SDK (same configuration, queue and self-metrics), sending with `fetch`. */

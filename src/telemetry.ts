@@ -41,7 +41,7 @@ export interface RunningTelemetry {
  * is set (the package then records nothing and adds no work per request).
  * @throws when the metrics port cannot be bound (EADDRINUSE...).
  */
-export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metricsHost' | 'otlpEndpoint'>): Promise<RunningTelemetry | undefined> {
+export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metricsHost' | 'otlpEndpoint' | 'otlpTlsFiles'>): Promise<RunningTelemetry | undefined> {
   if (config.metricsPort === undefined && !config.otlpEndpoint) return undefined;
   // Loaded only when used: the SDK is a few MB of modules a telemetry-free start does not need.
   const [{ getNumberFromEnv }, { NodeSDK }, { PrometheusExporter }, { PeriodicExportingMetricReader }, { BatchSpanProcessor }, otlpTrace, otlpMetrics, { ratioSamplingFromEnv }, fetchExport] = await Promise.all([
@@ -63,10 +63,10 @@ export async function startTelemetry(config: Pick<Config, 'metricsPort' | 'metri
   const exportIntervalMillis = Math.max(1, getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000);
   const exportTimeoutMillis = Math.min(exportIntervalMillis, Math.max(1, getNumberFromEnv('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000));
   // Sent with fetch, not node:http: a ClientRequest would share the app's response functions (telemetry-fetch-export.ts).
-  const otlpMetricExporter = !config.otlpEndpoint ? undefined : fetchExport.usesTlsFiles('METRICS') ? new otlpMetrics.OTLPMetricExporter() : fetchExport.createFetchMetricExporter();
+  const otlpMetricExporter = !config.otlpEndpoint ? undefined : config.otlpTlsFiles.metrics ? new otlpMetrics.OTLPMetricExporter() : fetchExport.createFetchMetricExporter();
   const otlpReader = otlpMetricExporter && !prometheus ? new PeriodicExportingMetricReader({ exporter: otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis, metricProducers }) : undefined;
   const push = otlpMetricExporter && prometheus ? pushCollectedMetrics(prometheus, otlpMetricExporter, exportIntervalMillis, exportTimeoutMillis) : undefined;
-  const spanProcessor = !config.otlpEndpoint ? undefined : new BatchSpanProcessor(fetchExport.usesTlsFiles('TRACES') ? new otlpTrace.OTLPTraceExporter() : fetchExport.createFetchSpanExporter());
+  const spanProcessor = !config.otlpEndpoint ? undefined : new BatchSpanProcessor(config.otlpTlsFiles.traces ? new otlpTrace.OTLPTraceExporter() : fetchExport.createFetchSpanExporter());
   const idGenerator = new PooledRandomIdGenerator();
   // With a trace-id ratio sampler, dropped root spans are decided before the SDK starts them.
   const ratioSampling = spanProcessor ? ratioSamplingFromEnv(idGenerator) : undefined;

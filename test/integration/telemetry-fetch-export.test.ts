@@ -9,7 +9,8 @@ import dc from 'node:diagnostics_channel';
 import { trace } from '@opentelemetry/api';
 import test from 'ava';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
-import { startTelemetry, type RunningTelemetry } from '../../src/telemetry.ts';
+import { startDemoTelemetry } from '../helpers/telemetry.ts';
+import type { RunningTelemetry } from '../../src/telemetry.ts';
 
 let receiver: OtlpReceiver;
 let telemetry: RunningTelemetry;
@@ -25,9 +26,7 @@ test.before(async () => {
   dc.subscribe('http.client.request.start', onNodeHttp);
   dc.subscribe('undici:request:create', onFetch);
   receiver = await startOtlpReceiver();
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-  process.env.OTEL_TRACES_SAMPLER = 'always_on';
-  telemetry = (await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: new URL(receiver.url) }))!;
+  telemetry = await startDemoTelemetry(receiver, { env: { OTEL_TRACES_SAMPLER: 'always_on' }, metrics: true });
 });
 
 test.after.always(async () => {

@@ -11,10 +11,11 @@ import { refreshLockKey } from '../../packages/koa-oidc-bff/src/tokens/refresh.t
 import { histogramCount, labelSets, promtoolCheck, scrape, value, type Scrape } from '../helpers/metrics.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { logoutAtIdp, revokeGrant, sessionId } from '../helpers/tokens.ts';
+import { startDemoTelemetry } from '../helpers/telemetry.ts';
 import { bffMetricProducer, StoreUnavailableError, type SessionStore } from 'koa-oidc-bff';
 import { createMemoryStore } from 'koa-oidc-bff/stores/memory';
 import { readForm, UserAgent } from '../helpers/user-agent.ts';
-import { startTelemetry, type RunningTelemetry } from '../../src/telemetry.ts';
+import type { RunningTelemetry } from '../../src/telemetry.ts';
 
 // Every access token counts as expiring (skew beyond its 10-minute life): each remote API call refreshes.
 const REFRESH_EVERY_CALL = { api: true, ttl: { AccessToken: 600 }, env: { TOKEN_REFRESH_SKEW: '3600' } } as const;
@@ -42,7 +43,7 @@ const secrets = new Set<string>();
 
 test.before(async () => {
   // Before the stacks: the package reads the global providers when each BFF is created.
-  telemetry = (await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: undefined }))!;
+  telemetry = await startDemoTelemetry(undefined, { metrics: true });
   code = await startStack(REFRESH_EVERY_CALL);
   idToken = await startStack({ env: { RESPONSE_TYPE: 'id_token' }, store: flakyStore });
   before = await scrape(telemetry.metricsUrl!);

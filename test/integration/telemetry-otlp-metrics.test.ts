@@ -8,7 +8,8 @@ import { histogramCount, scrape, value } from '../helpers/metrics.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from '../helpers/otlp-receiver.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
-import { startTelemetry, type RunningTelemetry } from '../../src/telemetry.ts';
+import { startDemoTelemetry } from '../helpers/telemetry.ts';
+import type { RunningTelemetry } from '../../src/telemetry.ts';
 
 let receiver: OtlpReceiver;
 let telemetry: RunningTelemetry;
@@ -16,12 +17,9 @@ let stack: Stack;
 
 test.before(async () => {
   receiver = await startOtlpReceiver();
-  // The standard variables, as the demo's environment would have them (the exporters read them).
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-  process.env.OTEL_METRIC_EXPORT_INTERVAL = '300';
-  // No traces wanted here: only metrics are compared.
-  process.env.OTEL_TRACES_SAMPLER = 'always_off';
-  telemetry = (await startTelemetry({ metricsPort: 0, metricsHost: '127.0.0.1', otlpEndpoint: new URL(receiver.url) }))!;
+  // The standard variables, as the demo's environment would have them (the exporters read them);
+  // no traces wanted here: only metrics are compared.
+  telemetry = await startDemoTelemetry(receiver, { env: { OTEL_METRIC_EXPORT_INTERVAL: '300', OTEL_TRACES_SAMPLER: 'always_off' }, metrics: true });
   stack = await startStack();
 });
 

@@ -8,7 +8,8 @@
 import test from 'ava';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { startTelemetry, type RunningTelemetry } from '../../src/telemetry.ts';
+import { startDemoTelemetry } from '../helpers/telemetry.ts';
+import type { RunningTelemetry } from '../../src/telemetry.ts';
 
 let receiver: OtlpReceiver;
 let telemetry: RunningTelemetry;
@@ -16,11 +17,7 @@ let stack: Stack;
 
 test.before(async () => {
   receiver = await startOtlpReceiver();
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-  process.env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
-  process.env.OTEL_TRACES_SAMPLER_ARG = '0.5';
-  process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
-  telemetry = (await startTelemetry({ metricsPort: undefined, metricsHost: '127.0.0.1', otlpEndpoint: new URL(receiver.url) }))!;
+  telemetry = await startDemoTelemetry(receiver, { env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5', OTEL_BSP_SCHEDULE_DELAY: '50' } });
   stack = await startStack();
 });
 

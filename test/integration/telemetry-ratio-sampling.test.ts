@@ -12,7 +12,8 @@ import test from 'ava';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
-import { startTelemetry, type RunningTelemetry } from '../../src/telemetry.ts';
+import { startDemoTelemetry } from '../helpers/telemetry.ts';
+import type { RunningTelemetry } from '../../src/telemetry.ts';
 
 let receiver: OtlpReceiver;
 let telemetry: RunningTelemetry;
@@ -22,11 +23,7 @@ const upstreamHeaders: http.IncomingHttpHeaders[] = [];
 
 test.before(async () => {
   receiver = await startOtlpReceiver();
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-  process.env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
-  process.env.OTEL_TRACES_SAMPLER_ARG = '0';
-  process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
-  telemetry = (await startTelemetry({ metricsPort: undefined, metricsHost: '127.0.0.1', otlpEndpoint: new URL(receiver.url) }))!;
+  telemetry = await startDemoTelemetry(receiver, { env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0', OTEL_BSP_SCHEDULE_DELAY: '50' } });
   upstream = http.createServer((req, res) => {
     upstreamHeaders.push(req.headers);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'hello from upstream' }));

@@ -11,7 +11,8 @@ import test from 'ava';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
-import { startTelemetry, type RunningTelemetry } from '../../src/telemetry.ts';
+import { startDemoTelemetry } from '../helpers/telemetry.ts';
+import type { RunningTelemetry } from '../../src/telemetry.ts';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -28,11 +29,8 @@ const secrets = new Set<string>();
 test.before(async () => {
   receiver = await startOtlpReceiver();
   // The standard variables, read by the SDK's exporters and sampler themselves.
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
   // New traces are all sampled; an incoming traceparent's decision is followed.
-  process.env.OTEL_TRACES_SAMPLER = 'parentbased_always_on';
-  process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
-  telemetry = (await startTelemetry({ metricsPort: undefined, metricsHost: '127.0.0.1', otlpEndpoint: new URL(receiver.url) }))!;
+  telemetry = await startDemoTelemetry(receiver, { env: { OTEL_TRACES_SAMPLER: 'parentbased_always_on', OTEL_BSP_SCHEDULE_DELAY: '50' } });
   upstream = http.createServer((req, res) => {
     upstreamHeaders.push(req.headers);
     onUpstream?.();

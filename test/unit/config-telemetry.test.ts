@@ -38,3 +38,12 @@ test('OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL', (t) => {
   const err = t.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318', DATA_DIR: dataDir() }), { instanceOf: ConfigError });
   t.regex(err!.problems[0]!, /^OTEL_EXPORTER_OTLP_ENDPOINT: /);
 });
+
+test('OTLP TLS file settings, general or per signal, are noticed (the SDK exporter takes them; fetch cannot)', (t) => {
+  const tls = (env: Record<string, string>) => loadConfig({ DATA_DIR: dataDir(), ...env }).otlpTlsFiles;
+  t.deepEqual(tls({}), { traces: false, metrics: false });
+  t.deepEqual(tls({ OTEL_EXPORTER_OTLP_CERTIFICATE: ' ' }), { traces: false, metrics: false });
+  t.deepEqual(tls({ OTEL_EXPORTER_OTLP_CERTIFICATE: '/etc/ca.pem' }), { traces: true, metrics: true });
+  t.deepEqual(tls({ OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: '/etc/key.pem' }), { traces: false, metrics: true });
+  t.deepEqual(tls({ OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: '/etc/cert.pem' }), { traces: true, metrics: false });
+});

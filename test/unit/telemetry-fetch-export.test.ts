@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import test from 'ava';
-import { createFetchTransport, usesTlsFiles } from '../../src/telemetry-fetch-export.ts';
+import { createFetchTransport } from '../../src/telemetry-fetch-export.ts';
 
 interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer; at: number }
 
@@ -109,11 +109,12 @@ test('nothing listening: retryable (a network error), never a rejection', async 
   t.is(result.status, 'retryable');
 });
 
-test('TLS file settings (general or per signal) send the exporter back to node:http', (t) => {
-  t.false(usesTlsFiles('TRACES', {}));
-  t.false(usesTlsFiles('TRACES', { OTEL_EXPORTER_OTLP_CERTIFICATE: ' ' }));
-  t.true(usesTlsFiles('TRACES', { OTEL_EXPORTER_OTLP_CERTIFICATE: '/etc/ca.pem' }));
-  t.true(usesTlsFiles('METRICS', { OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: '/etc/key.pem' }));
-  t.false(usesTlsFiles('TRACES', { OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: '/etc/key.pem' }));
-  t.true(usesTlsFiles('TRACES', { OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: '/etc/cert.pem' }));
+test('user and password in the URL go as Basic credentials, as node:http sends them; the URL itself carries none', async (t) => {
+  const c = await collector([{ status: 200 }]);
+  t.teardown(c.close);
+  const withCredentials = c.url.replace('http://', 'http://otel%40tenant:s3cr%3At@');
+  const result = await createFetchTransport({ url: withCredentials, headers, compression: 'none' }).send(data, 5000);
+  t.is(result.status, 'success');
+  t.is(c.seen[0]!.headers.authorization, `Basic ${Buffer.from('otel@tenant:s3cr:t').toString('base64')}`);
+  t.is(c.seen[0]!.url, '/v1/traces');
 });

@@ -380,7 +380,11 @@ const portOf = (url: URL) => Number(url.port || (url.protocol === 'https:' ? 443
  * read here only to choose that exporter, since the demo's `fetch` exporter cannot take them.
  */
 const tlsFilesSet = (env: Record<string, string | undefined>, signal: 'TRACES_' | 'METRICS_') =>
-  (['CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY'] as const).some((file) => Boolean(env[`OTEL_EXPORTER_OTLP_${file}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${signal}${file}`]?.trim()));
+  OTLP_TLS_FILES.some((file) => Boolean(env[`OTEL_EXPORTER_OTLP_${file}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${signal}${file}`]?.trim()));
+const OTLP_TLS_FILES = ['CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY'] as const;
+
+/** The OpenTelemetry variables `loadConfig` reads besides the app's settings (the OTLP TLS files: see `otlpTlsFiles`). */
+export const OTEL_VARIABLES_READ: readonly string[] = ['', 'TRACES_', 'METRICS_'].flatMap((signal) => OTLP_TLS_FILES.map((file) => `OTEL_EXPORTER_OTLP_${signal}${file}`));
 
 /**
  * The port the bundled dev-idp serves, as it reads its settings: DEV_IDP_ISSUER's port, else

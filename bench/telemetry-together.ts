@@ -1,7 +1,8 @@
 /**
- * `npx tsx --conditions=koa-oidc-bff-source bench/telemetry-together.ts [ab|aa|am] [runs] [seconds]`:
- * how far `npm run bench`'s telemetry comparison can be trusted. Starts two app servers (memory
- * store, bench/server.ts, pinned to the same core): `ab`, one without an SDK and one with the
+ * `npx tsx --conditions=koa-oidc-bff-source bench/telemetry-together.ts [ab|aa|am] [runs] [seconds] [store]`:
+ * how far `npm run bench`'s telemetry comparison can be trusted. Starts two app servers (`store`:
+ * memory, the default, or sqlite, a database file for each; bench/server.ts, pinned to the same
+ * core): `ab`, one without an SDK and one with the
  * demo's SDK as the bench runs it (metrics, traces sampled at 1 % to a stand-in collector); `am`,
  * the second with metrics alone (Prometheus endpoint, no tracer provider); `aa`, two without (an A/A check: whatever differs is the method's noise). Logs 100 users in on each,
  * then loads the authenticated JSON call of both, `runs` times for `seconds` each, first both at
@@ -12,12 +13,14 @@ import { loginMany } from './logins.ts';
 import type { LoadTarget } from './load-worker.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { choosePlacement, runLoad, ServerProcess } from './processes.ts';
+import type { StoreName } from './protocol.ts';
 
 const mode = process.argv[2] ?? 'ab';
 const runs = Number(process.argv[3] ?? 6);
 const seconds = Number(process.argv[4] ?? 4);
-if (!['ab', 'aa', 'am'].includes(mode) || !Number.isInteger(runs) || runs < 1 || !(seconds >= 1)) {
-  process.stderr.write('usage: bench/telemetry-together.ts [ab|aa|am] [runs >= 1] [seconds >= 1]\n');
+const store = (process.argv[5] ?? 'memory') as StoreName;
+if (!['ab', 'aa', 'am'].includes(mode) || !Number.isInteger(runs) || runs < 1 || !(seconds >= 1) || !['memory', 'sqlite'].includes(store)) {
+  process.stderr.write('usage: bench/telemetry-together.ts [ab|aa|am] [runs >= 1] [seconds >= 1] [memory|sqlite]\n');
   process.exit(2);
 }
 const JSON_HEADERS = { 'x-csrf': '1', accept: 'application/json' };
@@ -25,8 +28,8 @@ const pct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} %`;
 
 const sink = await startOtlpSink();
 const placement = choosePlacement();
-const a = await ServerProcess.start('memory', placement, {});
-const b = await ServerProcess.start('memory', placement, mode === 'aa' ? {} : { otlpUrl: sink.url, metricsOnly: mode === 'am' });
+const a = await ServerProcess.start(store, placement, {});
+const b = await ServerProcess.start(store, placement, mode === 'aa' ? {} : { otlpUrl: sink.url, metricsOnly: mode === 'am' });
 try {
   const target = async (name: string, server: ServerProcess): Promise<LoadTarget> => ({
     name, url: server.ready.appUrl, serverPid: server.ready.pid, path: '/api/hello', headers: JSON_HEADERS,

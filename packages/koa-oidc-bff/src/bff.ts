@@ -175,7 +175,7 @@ export function createBff(options: BffOptions): Bff {
     timeout: o.idpTimeout,
     onDiscoveryError: (err, retryInMs) => logger.warn({ event: 'discovery.failed', issuer: o.issuer.href, err: String(err), cause: causeOf(err), retryInMs }, 'IdP discovery failed; retrying'),
     onDiscovered: () => logger.info({ event: 'discovery.succeeded', issuer: o.issuer.href }, 'IdP discovery succeeded'),
-    instrumentFetch: telemetryOn ? (nameOf) => idpFetch(telemetry, nameOf) : undefined,
+    instrumentFetch: telemetryOn ? (nameOf, background) => idpFetch(telemetry, nameOf, { background }) : undefined,
     now,
     onJwksFetch: (info) => {
       if (info.reason === 'failed') logger.warn({ event: 'jwks.fetch_failed', cause: info.cause }, 'the IdP signing keys (JWKS) could not be fetched');

@@ -35,9 +35,12 @@ export interface OidcOptions {
   onUnsuitable?: (err: Error) => void;
   /**
    * Wraps the fetch of every IdP request (telemetry), given a function naming a request URL by
-   * its endpoint. Undefined: openid-client's own fetch.
+   * its endpoint and whether the requests are `background` ones (discovery and key set
+   * downloads, which no single request owns: they may start a trace of their own) or made for a
+   * request (the token, PAR and revocation calls of the discovered configuration: traced only as
+   * children of a recorded span). Undefined: openid-client's own fetch.
    */
-  instrumentFetch?: ((nameOf: (url: string) => IdpEndpoint) => client.CustomFetch) | undefined;
+  instrumentFetch?: ((nameOf: (url: string) => IdpEndpoint, background: boolean) => client.CustomFetch) | undefined;
 }
 
 export interface OidcClient {
@@ -90,7 +93,7 @@ export function createOidcClient(options: OidcOptions): OidcClient {
   readyPromise.catch(() => undefined);
   const instrument = options.instrumentFetch;
   // JWKS downloads (for ID tokens and Logout Tokens alike) are IdP requests named `jwks`.
-  const jwksFetch = instrument?.(() => 'jwks');
+  const jwksFetch = instrument?.(() => 'jwks', true);
   const jwks = new JwksCache({
     clock: options.now ?? Date.now,
     timeoutMs: options.timeout * 1000,
@@ -98,7 +101,7 @@ export function createOidcClient(options: OidcOptions): OidcClient {
     ...(options.onJwksFetch ? { onFetch: options.onJwksFetch } : {}),
     ...(jwksFetch ? { fetch: jwksFetch } : {}),
   });
-  const discoveryFetch = instrument?.(() => 'discovery');
+  const discoveryFetch = instrument?.(() => 'discovery', true);
   // Requests of a discovered configuration, named by its metadata (made once per discovery).
   let idpFetch: client.CustomFetch | undefined;
 
@@ -118,7 +121,7 @@ export function createOidcClient(options: OidcOptions): OidcClient {
         },
       );
       discovered.timeout = options.timeout;
-      if (instrument) discovered[client.customFetch] = idpFetch = instrument(endpointNamer(discovered.serverMetadata()));
+      if (instrument) discovered[client.customFetch] = idpFetch = instrument(endpointNamer(discovered.serverMetadata()), false);
       if (options.responseType === 'id_token') client.useIdTokenResponseType(discovered);
       const problem = unsuitability(discovered.serverMetadata(), options);
       if (problem) {

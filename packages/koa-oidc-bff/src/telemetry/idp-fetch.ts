@@ -1,11 +1,12 @@
 /**
  * A fetch for openid-client's `customFetch` hook that times every request to the IdP
  * (`bff_idp_request_duration_seconds{endpoint}`), counts failures (`bff_idp_errors_total{endpoint,
- * kind}`) and makes a client span per request. The endpoint is named from the discovery metadata
+ * kind}`) and makes a client span per traced request ({@link idpFetch} says which). The endpoint is named from the discovery metadata
  * (OIDC Discovery 1.0, 3), so the labels stay a closed set whatever the IdP's URLs look like.
  */
-import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type { CustomFetch } from 'openid-client';
+import { childParent } from './request-span.ts';
 import type { Telemetry } from './telemetry.ts';
 
 /** The IdP endpoints the package calls (end_session is a browser redirect, listed for completeness). */
@@ -44,8 +45,15 @@ function errorKind(err: unknown): 'timeout' | 'network' {
 /**
  * Wraps `inner` (the global fetch by default).
  * @param nameOf names a request URL (see {@link endpointNamer}).
+ * @param options.background true for requests no single request owns (discovery, key set
+ *   downloads): their span is a child of the active context, or a new trace's root. False (the
+ *   default) for the requests a request makes (token, PAR, revocation): a span only as a child of
+ *   a recorded span ({@link childParent}), so that the IdP call of a request that is not sampled
+ *   does not start a trace of its own.
  */
-export function idpFetch(t: Telemetry, nameOf: (url: string) => IdpEndpoint, inner: CustomFetch = (url, init) => fetch(url, init as RequestInit)): CustomFetch {
+export function idpFetch(t: Telemetry, nameOf: (url: string) => IdpEndpoint, options: { background?: boolean; inner?: CustomFetch } = {}): CustomFetch {
+  const inner: CustomFetch = options.inner ?? ((url, init) => fetch(url, init as RequestInit));
+  const background = options.background === true;
   const labels = new Map<string, Attributes>();
   const labelsOf = (endpoint: IdpEndpoint, kind?: string): Attributes => {
     const key = kind ? `${endpoint} ${kind}` : endpoint;
@@ -55,12 +63,13 @@ export function idpFetch(t: Telemetry, nameOf: (url: string) => IdpEndpoint, inn
   };
   return async function instrumentedIdpFetch(url, init) {
     const endpoint = nameOf(url);
+    const parent = !t.tracingOn ? undefined : background ? context.active() : childParent();
     const target = new URL(url);
-    const span = t.tracingOn
+    const span = parent
       ? t.tracer.startSpan(`IdP ${endpoint}`, {
           kind: SpanKind.CLIENT,
           attributes: { 'bff.idp.endpoint': endpoint, 'http.request.method': init.method, 'server.address': target.hostname, 'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)) },
-        })
+        }, parent)
       : undefined;
     const start = performance.now();
     try {

@@ -5,33 +5,25 @@
  * client on the diagnostics channel `http.client.request.start`, and `fetch` (undici) every one of
  * its own on `undici:request:create`.
  */
-import dc from 'node:diagnostics_channel';
 import { trace } from '@opentelemetry/api';
 import test from 'ava';
+import { recordClientRequests, type ClientRequests } from '../helpers/client-requests.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { startDemoTelemetry } from '../helpers/telemetry.ts';
 import type { RunningTelemetry } from '../../src/telemetry.ts';
 
 let receiver: OtlpReceiver;
 let telemetry: RunningTelemetry;
-const nodeHttpRequests: string[] = [];
-const fetchRequests: string[] = [];
-const onNodeHttp = (message: unknown) => {
-  const request = (message as { request: { host?: string; path: string } }).request;
-  nodeHttpRequests.push(request.path);
-};
-const onFetch = (message: unknown) => fetchRequests.push((message as { request: { path: string } }).request.path);
+let requests: ClientRequests;
 
 test.before(async () => {
-  dc.subscribe('http.client.request.start', onNodeHttp);
-  dc.subscribe('undici:request:create', onFetch);
+  requests = recordClientRequests();
   receiver = await startOtlpReceiver();
   telemetry = await startDemoTelemetry(receiver, { env: { OTEL_TRACES_SAMPLER: 'always_on' }, metrics: true });
 });
 
 test.after.always(async () => {
-  dc.unsubscribe('http.client.request.start', onNodeHttp);
-  dc.unsubscribe('undici:request:create', onFetch);
+  requests?.stop();
   await telemetry?.shutdown();
   await receiver?.close();
 });
@@ -42,7 +34,7 @@ test('spans and metrics reach the collector through fetch; node:http sends nothi
   await telemetry.flush();
   t.true(receiver.spans.some((s) => s.name === 'exported through fetch'), 'the span arrived');
   t.true(receiver.metricExports.length >= 1, 'a metrics export arrived');
-  t.true(fetchRequests.includes('/v1/traces'), `fetch posted the spans (${fetchRequests.join(', ')})`);
-  t.true(fetchRequests.includes('/v1/metrics'), 'fetch posted the metrics');
-  t.deepEqual(nodeHttpRequests, [], 'no request through node:http');
+  t.true(requests.fetch.includes('/v1/traces'), `fetch posted the spans (${requests.fetch.join(', ')})`);
+  t.true(requests.fetch.includes('/v1/metrics'), 'fetch posted the metrics');
+  t.deepEqual(requests.nodeHttp, [], 'no request through node:http');
 });

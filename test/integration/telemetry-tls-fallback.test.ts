@@ -3,27 +3,23 @@
  * the demo exports through the SDK's own exporters (node:http/https), which read the file
  * themselves: the exports still arrive, and Node's HTTP client sends them.
  */
-import dc from 'node:diagnostics_channel';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { trace } from '@opentelemetry/api';
 import test from 'ava';
 import { loadConfig } from '../../src/config.ts';
+import { recordClientRequests, type ClientRequests } from '../helpers/client-requests.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { startDemoTelemetry } from '../helpers/telemetry.ts';
 import type { RunningTelemetry } from '../../src/telemetry.ts';
 
 let receiver: OtlpReceiver;
 let telemetry: RunningTelemetry;
-const nodeHttpPaths: string[] = [];
-const fetchPaths: string[] = [];
-const onNodeHttp = (message: unknown) => nodeHttpPaths.push((message as { request: { path: string } }).request.path);
-const onFetch = (message: unknown) => fetchPaths.push((message as { request: { path: string } }).request.path);
+let requests: ClientRequests;
 
 test.before(async () => {
-  dc.subscribe('http.client.request.start', onNodeHttp);
-  dc.subscribe('undici:request:create', onFetch);
+  requests = recordClientRequests();
   receiver = await startOtlpReceiver();
   // A root certificate file (read by the SDK's exporter; unused on this plain-http receiver).
   const ca = path.join(mkdtempSync(path.join(os.tmpdir(), 'bff-otlp-ca-')), 'ca.pem');
@@ -34,8 +30,7 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  dc.unsubscribe('http.client.request.start', onNodeHttp);
-  dc.unsubscribe('undici:request:create', onFetch);
+  requests?.stop();
   await telemetry?.shutdown();
   await receiver?.close();
 });
@@ -45,6 +40,6 @@ test('spans and metrics reach the collector through node:http, not fetch', async
   await telemetry.flush();
   t.true(receiver.spans.some((s) => s.name === 'exported through node:http'), 'the span arrived');
   t.true(receiver.metricExports.length >= 1, 'a metrics export arrived');
-  t.true(nodeHttpPaths.includes('/v1/traces') && nodeHttpPaths.includes('/v1/metrics'), `node:http posted both (${nodeHttpPaths.join(', ')})`);
-  t.deepEqual(fetchPaths, [], 'nothing through fetch');
+  t.true(requests.nodeHttp.includes('/v1/traces') && requests.nodeHttp.includes('/v1/metrics'), `node:http posted both (${requests.nodeHttp.join(', ')})`);
+  t.deepEqual(requests.fetch, [], 'nothing through fetch');
 });
